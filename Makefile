@@ -1,0 +1,59 @@
+# 乡才通 Xiangcai — `make run` serves the demo, `make test` runs lint and the whole suite.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser run serve test test-fast lint format bench eval postgres clean
+
+install: $(STAMP) browser
+
+# Pinned versions live in constraints.txt (regenerate with `pip freeze` after a deliberate
+# upgrade); torch is pinned to the CPU build 2.13.0 that sentence-transformers needs.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+run: install
+	$(PY) -m app init
+	$(PY) -m app seed-demo
+	$(VENV)/bin/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT)
+
+serve: $(STAMP)
+	$(VENV)/bin/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT)
+
+postgres:
+	@./.ci/ensure-postgres
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app matching tests bench seed migrations
+	$(VENV)/bin/ruff format --check app matching tests bench seed migrations
+	$(VENV)/bin/mypy app matching
+
+test: install postgres lint
+	$(PY) -m pytest
+
+# Everything but the slow suites, for quick iterations.
+test-fast: $(STAMP) postgres
+	$(PY) -m pytest -m "not slow"
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix app matching tests bench seed migrations
+	$(VENV)/bin/ruff format app matching tests bench seed migrations
+
+eval: $(STAMP)
+	$(PY) bench/eval_matching.py
+
+bench: $(STAMP) postgres
+	$(PY) bench/bench_matching.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,149 @@
+"""Appending to and checking the audit chain.
+
+``record`` runs inside the caller's transaction: the event commits or rolls back together with
+the change it describes. Appends are serialised (a PostgreSQL advisory lock; SQLite already
+serialises writers with BEGIN IMMEDIATE) so that sequence numbers stay gapless and each event
+links to the one before it.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
+from app.audit.models import AuditEvent, AuditHead
+from app.auth.actor import Actor
+from app.db import utcnow
+
+_ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
+
+
+def _lock_chain(session: Session) -> None:
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+) -> None:
+    record_many(
+        session,
+        actor=actor,
+        events=[PendingEvent(action, entity, entity_id, before, after, context)],
+    )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    problem: str | None = None
+
+
+def _iter_events(session: Session, batch: int = 2000) -> Iterator[Any]:
+    """Plain rows in sequence order, fetched in batches so memory stays flat."""
+    columns = [getattr(AuditEvent, c) for c in AuditEvent.model_fields]
+    last = 0
+    while True:
+        rows = session.execute(
+            select(*columns)
+            .where(col(AuditEvent.seq) > last)
+            .order_by(col(AuditEvent.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify(session: Session) -> VerifyResult:
+    """Recompute every link; report the first sequence number that does not hold."""
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    for ev in _iter_events(session):
+        if ev.seq != expected_seq:
+            # A missing event (deleted) or one inserted with a made-up number.
+            return VerifyResult(False, checked, min(ev.seq, expected_seq), "sequence_gap")
+        if ev.prev_hash != prev_hash:
+            return VerifyResult(False, checked, ev.seq, "broken_link")
+        recomputed = event_hash(ev._mapping)
+        if recomputed != ev.hash:
+            return VerifyResult(False, checked, ev.seq, "hash_mismatch")
+        checked += 1
+        prev_hash = ev.hash
+        expected_seq += 1
+    head = session.get(AuditHead, 1)
+    last_seq = expected_seq - 1
+    if head is None:
+        if last_seq:
+            return VerifyResult(False, checked, last_seq, "head_missing")
+    elif head.seq != last_seq or head.hash != prev_hash:
+        # Events after the last one we saw were removed (or the head was edited).
+        return VerifyResult(False, checked, min(head.seq, last_seq + 1), "truncated")
+    return VerifyResult(True, checked, None)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    action: str
+    entity: str
+    entity_id: Any = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
+def record_many(session: Session, *, actor: Actor, events: list[PendingEvent]) -> None:
+    """Append many events under one lock and one flush (bulk import)."""
+    if not events:
+        return
+    _lock_chain(session)
+    head = session.get(AuditHead, 1, with_for_update=True)
+    seq = head.seq if head else 0
+    prev_hash = head.hash if head else GENESIS_HASH
+    now = utcnow()
+    rows = []
+    for pending in events:
+        seq += 1
+        ctx = dict(pending.context or {})
+        if actor.client and "client" not in ctx:
+            ctx["client"] = actor.client
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "created_at": now,
+            "actor_id": actor.id,
+            "actor_username": actor.username,
+            "actor_role": actor.role,
+            "action": pending.action,
+            "entity": pending.entity,
+            "entity_id": None if pending.entity_id is None else str(pending.entity_id),
+            "before": canonical_json(pending.before),
+            "after": canonical_json(pending.after),
+            "context": canonical_json(ctx) if ctx else None,
+            "prev_hash": prev_hash,
+        }
+        prev_hash = event_hash(fields)
+        rows.append(AuditEvent(**fields, hash=prev_hash))
+    session.add_all(rows)
+    if head is None:
+        session.add(AuditHead(id=1, seq=seq, hash=prev_hash))
+    else:
+        head.seq = seq
+        head.hash = prev_hash
+        session.add(head)
+    session.flush()

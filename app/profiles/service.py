@@ -1,0 +1,298 @@
+"""Profiles: who may read and change which, contact masking, and the writes with their events."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import exists, func, or_
+from sqlmodel import Session, col, select
+
+from app.audit import service as audit
+from app.auth.actor import Actor
+from app.auth.models import Account
+from app.common import Role, like_pattern, mask_email, mask_phone
+from app.counties import service as counties
+from app.db import utcnow
+from app.errors import AppError, forbidden, not_found
+from app.profiles.models import Profile, ProfileTag
+from app.profiles.schemas import ContactOut, ProfileCreate, ProfilePublic, ProfileUpdate
+
+# Set by features that open contact details to more people (placements: the county where the
+# person is placed). Each takes (session, actor, profile) and answers True to reveal.
+contact_grants: list[Callable[[Session, Actor, Profile], bool]] = []
+# Called after profile rows changed (created, edited, deleted) inside the same transaction,
+# e.g. to store their embeddings. Each takes (session, profiles, deleted).
+change_listeners: list[Callable[[Session, list[Profile], bool], None]] = []
+
+
+def snapshot(profile: Profile) -> dict[str, Any]:
+    return {
+        "owner_id": profile.owner_id,
+        "kind": profile.kind,
+        "name": profile.name,
+        "affiliation": profile.affiliation,
+        "title": profile.title,
+        "fields": profile.fields,
+        "expertise": profile.expertise,
+        "achievements": profile.achievements,
+        "hometown_county_code": profile.hometown_county_code,
+        "availability": profile.availability,
+        "capacity": profile.capacity,
+        "preferred_regions": list(profile.preferred_regions),
+        "contact_phone": profile.contact_phone,
+        "contact_email": profile.contact_email,
+        "active": profile.active,
+    }
+
+
+def can_see_contact(session: Session, actor: Actor, profile: Profile) -> bool:
+    if actor.is_admin or (actor.id is not None and profile.owner_id == actor.id):
+        return True
+    return any(grant(session, actor, profile) for grant in contact_grants)
+
+
+def to_public(session: Session, actor: Actor, profile: Profile) -> ProfilePublic:
+    assert profile.id is not None
+    full = can_see_contact(session, actor, profile)
+    contact = ContactOut(
+        phone=profile.contact_phone if full else mask_phone(profile.contact_phone),
+        email=profile.contact_email if full else mask_email(profile.contact_email),
+        masked=not full,
+    )
+    return ProfilePublic(
+        id=profile.id,
+        owner_id=profile.owner_id,
+        kind=profile.kind,
+        name=profile.name,
+        affiliation=profile.affiliation,
+        title=profile.title,
+        fields=profile.fields,
+        expertise=profile.expertise,
+        achievements=profile.achievements,
+        hometown_county_code=profile.hometown_county_code,
+        availability=profile.availability,
+        capacity=profile.capacity,
+        preferred_regions=list(profile.preferred_regions),
+        contact=contact,
+        active=profile.active,
+        created_at=profile.created_at,
+        updated_at=profile.updated_at,
+    )
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+def can_read(actor: Actor, profile: Profile) -> bool:
+    # County officers read candidate profiles (contacts masked); talents only their own.
+    if actor.is_role(Role.admin, Role.province, Role.county):
+        return True
+    return actor.role == Role.talent and profile.owner_id == actor.id
+
+
+def can_write(actor: Actor, profile: Profile) -> bool:
+    return actor.is_admin or (actor.role == Role.talent and profile.owner_id == actor.id)
+
+
+def get(session: Session, profile_id: int) -> Profile:
+    profile = session.get(Profile, profile_id)
+    if profile is None:
+        raise not_found("人才档案")
+    return profile
+
+
+def get_for_read(session: Session, profile_id: int, actor: Actor) -> Profile:
+    profile = get(session, profile_id)
+    if not can_read(actor, profile):
+        raise forbidden("只能查看自己的档案")
+    return profile
+
+
+def get_for_write(session: Session, profile_id: int, actor: Actor) -> Profile:
+    profile = get(session, profile_id)
+    if not can_write(actor, profile):
+        raise forbidden("只能修改自己的档案")
+    return profile
+
+
+def owned_by(session: Session, account_id: int) -> Profile | None:
+    return session.exec(select(Profile).where(Profile.owner_id == account_id)).first()
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def _set_tags(profile: Profile, tags: Sequence[str]) -> None:
+    # profile_id is filled in by the relationship when the profile is flushed.
+    profile.tags = [ProfileTag(tag=t, position=i) for i, t in enumerate(tags)]  # type: ignore[call-arg]
+
+
+def _resolve_owner(session: Session, data: ProfileCreate, actor: Actor) -> int | None:
+    if actor.role == Role.talent:
+        if data.owner_id is not None and data.owner_id != actor.id:
+            raise AppError(403, "forbidden", "人才只能为自己建立档案", field="owner_id")
+        owner_id = actor.id
+    else:
+        owner_id = data.owner_id
+        if owner_id is not None:
+            owner = session.get(Account, owner_id)
+            if owner is None or owner.role != Role.talent:
+                raise AppError(
+                    422, "invalid_owner", "所属账号不存在或不是人才账号", field="owner_id"
+                )
+    if owner_id is not None and owned_by(session, owner_id) is not None:
+        raise AppError(
+            409, "profile_exists", "该账号已有人才档案，每个账号只能有一份", field="owner_id"
+        )
+    return owner_id
+
+
+def build(data: ProfileCreate, *, owner_id: int | None, created_by_id: int | None) -> Profile:
+    """A new, unsaved Profile from validated input (the county code is checked by the caller)."""
+    profile = Profile(
+        owner_id=owner_id,
+        kind=data.kind,
+        name=data.name,
+        affiliation=data.affiliation,
+        title=data.title,
+        expertise=data.expertise,
+        achievements=data.achievements,
+        hometown_county_code=data.hometown_county_code,
+        availability=data.availability,
+        capacity=data.capacity,
+        preferred_regions=[str(r) for r in data.preferred_regions],
+        contact_phone=data.contact.phone,
+        contact_email=data.contact.email,
+        active=data.active,
+        created_by_id=created_by_id,
+    )
+    _set_tags(profile, data.fields)
+    return profile
+
+
+def notify_changed(session: Session, profiles: list[Profile], *, deleted: bool = False) -> None:
+    for listener in change_listeners:
+        listener(session, profiles, deleted)
+
+
+def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
+    counties.require_known(session, data.hometown_county_code, "hometown_county_code")
+    owner_id = _resolve_owner(session, data, actor)
+    profile = build(data, owner_id=owner_id, created_by_id=actor.id)
+    session.add(profile)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="profile.create",
+        entity="profile",
+        entity_id=profile.id,
+        after=snapshot(profile),
+    )
+    notify_changed(session, [profile])
+    return profile
+
+
+def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Actor) -> Profile:
+    changes = data.model_dump(exclude_unset=True)
+    if "hometown_county_code" in changes:
+        counties.require_known(session, changes["hometown_county_code"], "hometown_county_code")
+    before = snapshot(profile)
+    for key, value in changes.items():
+        if key == "fields":
+            _set_tags(profile, value)
+        elif key == "contact":
+            contact = data.contact
+            assert contact is not None
+            if "phone" in contact.model_fields_set:
+                profile.contact_phone = contact.phone
+            if "email" in contact.model_fields_set:
+                profile.contact_email = contact.email
+        elif key == "preferred_regions":
+            profile.preferred_regions = [str(r) for r in value]
+        else:
+            setattr(profile, key, value)
+    after = snapshot(profile)
+    if after == before:
+        return profile
+    profile.updated_at = utcnow()
+    session.add(profile)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="profile.update",
+        entity="profile",
+        entity_id=profile.id,
+        before=before,
+        after=after,
+    )
+    notify_changed(session, [profile])
+    return profile
+
+
+def delete(session: Session, *, profile: Profile, actor: Actor) -> None:
+    before = snapshot(profile)
+    profile_id = profile.id
+    notify_changed(session, [profile], deleted=True)
+    session.delete(profile)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="profile.delete",
+        entity="profile",
+        entity_id=profile_id,
+        before=before,
+    )
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def list_profiles(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str | None = None,
+    hometown: str | None = None,
+    field: str | None = None,
+    q: str | None = None,
+    availability: str | None = None,
+    active: bool | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[Profile], int]:
+    conditions: list[Any] = []
+    if actor.role == Role.talent:
+        conditions.append(Profile.owner_id == actor.id)
+    if kind:
+        conditions.append(Profile.kind == kind)
+    if hometown:
+        conditions.append(Profile.hometown_county_code == hometown)
+    if availability:
+        conditions.append(Profile.availability == availability)
+    if active is not None:
+        conditions.append(Profile.active == active)
+    if field:
+        conditions.append(
+            exists().where(col(ProfileTag.profile_id) == Profile.id, col(ProfileTag.tag) == field)
+        )
+    if q:
+        pattern = like_pattern(q)
+        conditions.append(
+            or_(
+                col(Profile.name).like(pattern, escape="\\"),
+                col(Profile.affiliation).like(pattern, escape="\\"),
+                col(Profile.title).like(pattern, escape="\\"),
+                col(Profile.expertise).like(pattern, escape="\\"),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(Profile).where(*conditions)).one()
+    rows = session.exec(
+        select(Profile)
+        .where(*conditions)
+        .order_by(col(Profile.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), int(total)
