@@ -145,10 +145,8 @@ def _expected(ctx: dict[str, Any]) -> str:
     return expected.replace(" or ", "、").replace("'", "")
 
 
-def chinese_message(err_type: str, ctx: dict[str, Any], msg: str, value: Any = None) -> str:
+def chinese_message(err_type: str, ctx: dict[str, Any], msg: str) -> str:
     """Translate one pydantic error into a short Chinese phrase (without the field label)."""
-    if err_type in ("too_short", "too_long") and isinstance(value, str):
-        err_type = "string_" + err_type
     match err_type:
         case "missing" | "missing_argument":
             return "为必填项"
@@ -215,12 +213,12 @@ def translate_errors(raw: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for err in raw:
         err_type = str(err.get("type", "value_error"))
+        if err_type in ("too_short", "too_long") and isinstance(err.get("input"), str):
+            err_type = "string_" + err_type  # length limits on text, reported as such
         field = _field_path(err.get("loc", ()))
         if err_type == "json_invalid":
             field = "body"
-        phrase = chinese_message(
-            err_type, dict(err.get("ctx") or {}), str(err.get("msg", "")), err.get("input")
-        )
+        phrase = chinese_message(err_type, dict(err.get("ctx") or {}), str(err.get("msg", "")))
         # Messages raised by our own validators are complete sentences already.
         message = (
             phrase if err_type in ("value_error", "assertion_error") else f"{label(field)}{phrase}"
@@ -281,16 +279,24 @@ async def _pydantic_validation(_request: Request, exc: Exception) -> JSONRespons
     return _json(422, validation_error(errors).body())
 
 
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = _HTTP_MESSAGES.get(exc.status_code, ("error", "请求失败"))
-    if isinstance(exc.detail, str) and any("\u4e00" <= ch <= "\u9fff" for ch in exc.detail):
+    field = None
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # FastAPI could not even decode the body (bad bytes, broken multipart).
+        code, message, field = "body_invalid", "请求体无法解析，请检查格式与编码", "body"
+    elif isinstance(exc.detail, str) and _has_chinese(exc.detail):
         message = exc.detail
     body = {
         "code": code,
-        "field": None,
+        "field": field,
         "message": message,
-        "errors": [{"field": None, "code": code, "message": message}],
+        "errors": [{"field": field, "code": code, "message": message}],
     }
     return _json(exc.status_code, body, dict(exc.headers) if exc.headers else None)
 

@@ -33,7 +33,9 @@ def make_account(
         display_name=f"测试{role}",
     )
     db.add(account)
-    db.flush()
+    # Commit releases the test's savepoint: the row survives a request's rollback and is
+    # still undone when the test's outer transaction rolls back.
+    db.commit()
     return account
 
 

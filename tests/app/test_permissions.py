@@ -50,7 +50,7 @@ def world(db: Session, settings: Any) -> World:
     need = needs.create(db, data=NeedCreate(**need_payload(county_code="220322")), actor=system)
     data = ProfileCreate(**profile_payload(owner_id=accounts["talent_owner"].id))
     profile = profiles.create(db, data=data, actor=system)
-    db.flush()
+    db.commit()
     headers = {role: auth(acc, settings) for role, acc in accounts.items()}
     headers["anon"] = {}
     assert need.id
