@@ -1,16 +1,19 @@
 """Appending to and checking the audit chain.
 
-``record`` runs inside the caller's transaction: the event commits or rolls back together with
-the change it describes. Appends are serialised (a PostgreSQL advisory lock; SQLite already
-serialises writers with BEGIN IMMEDIATE) so that sequence numbers stay gapless and each event
-links to the one before it.
+``record`` queues an event on the session; the events are written by a ``before_commit`` hook,
+inside the same transaction as the change they describe, so there is no change without its
+event and no event without its change. Writing them last also means the chain lock is the last
+lock a transaction takes: appends are serialised (a PostgreSQL advisory lock; SQLite already
+serialises writers with BEGIN IMMEDIATE) without ever waiting on a row lock while holding it,
+and the chain order is the commit order.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
@@ -19,12 +22,17 @@ from app.auth.actor import Actor
 from app.db import utcnow
 
 _ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
+_QUEUE = "audit_pending"
 
 
-def _lock_chain(session: Session) -> None:
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+@dataclass(frozen=True)
+class PendingEvent:
+    action: str
+    entity: str
+    entity_id: Any = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
 
 
 def record(
@@ -43,6 +51,66 @@ def record(
         actor=actor,
         events=[PendingEvent(action, entity, entity_id, before, after, context)],
     )
+
+
+def record_many(session: Session, *, actor: Actor, events: list[PendingEvent]) -> None:
+    """Queue events; they are appended to the chain when the session commits."""
+    session.info.setdefault(_QUEUE, []).extend((actor, e) for e in events)
+
+
+def _lock_chain(session: OrmSession) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+
+
+def _append(session: OrmSession, queued: list[tuple[Actor, PendingEvent]]) -> None:
+    session.flush()  # the changes first: a change that fails never reaches the chain
+    _lock_chain(session)
+    head = session.get(AuditHead, 1, with_for_update=True, populate_existing=True)
+    seq = head.seq if head else 0
+    prev_hash = head.hash if head else GENESIS_HASH
+    now = utcnow()
+    rows = []
+    for actor, pending in queued:
+        seq += 1
+        ctx = dict(pending.context or {})
+        if actor.client and "client" not in ctx:
+            ctx["client"] = actor.client
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "created_at": now,
+            "actor_id": actor.id,
+            "actor_username": actor.username,
+            "actor_role": actor.role,
+            "action": pending.action,
+            "entity": pending.entity,
+            "entity_id": None if pending.entity_id is None else str(pending.entity_id),
+            "before": canonical_json(pending.before),
+            "after": canonical_json(pending.after),
+            "context": canonical_json(ctx) if ctx else None,
+            "prev_hash": prev_hash,
+        }
+        prev_hash = event_hash(fields)
+        rows.append(AuditEvent(**fields, hash=prev_hash))
+    session.add_all(rows)
+    if head is None:
+        session.add(AuditHead(id=1, seq=seq, hash=prev_hash))
+    else:
+        head.seq = seq
+        head.hash = prev_hash
+    session.flush()
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_pending(session: OrmSession) -> None:
+    queued = session.info.pop(_QUEUE, None)
+    if queued:
+        _append(session, queued)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _drop_pending(session: OrmSession, _previous: Any) -> None:
+    session.info.pop(_QUEUE, None)
 
 
 @dataclass(frozen=True)
@@ -81,13 +149,12 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, checked, min(ev.seq, expected_seq), "sequence_gap")
         if ev.prev_hash != prev_hash:
             return VerifyResult(False, checked, ev.seq, "broken_link")
-        recomputed = event_hash(ev._mapping)
-        if recomputed != ev.hash:
+        if event_hash(ev._mapping) != ev.hash:
             return VerifyResult(False, checked, ev.seq, "hash_mismatch")
         checked += 1
         prev_hash = ev.hash
         expected_seq += 1
-    head = session.get(AuditHead, 1)
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1)).first()
     last_seq = expected_seq - 1
     if head is None:
         if last_seq:
@@ -96,54 +163,3 @@ def verify(session: Session) -> VerifyResult:
         # Events after the last one we saw were removed (or the head was edited).
         return VerifyResult(False, checked, min(head.seq, last_seq + 1), "truncated")
     return VerifyResult(True, checked, None)
-
-
-@dataclass(frozen=True)
-class PendingEvent:
-    action: str
-    entity: str
-    entity_id: Any = None
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    context: dict[str, Any] | None = None
-
-
-def record_many(session: Session, *, actor: Actor, events: list[PendingEvent]) -> None:
-    """Append many events under one lock and one flush (bulk import)."""
-    if not events:
-        return
-    _lock_chain(session)
-    head = session.get(AuditHead, 1, with_for_update=True)
-    seq = head.seq if head else 0
-    prev_hash = head.hash if head else GENESIS_HASH
-    now = utcnow()
-    rows = []
-    for pending in events:
-        seq += 1
-        ctx = dict(pending.context or {})
-        if actor.client and "client" not in ctx:
-            ctx["client"] = actor.client
-        fields: dict[str, Any] = {
-            "seq": seq,
-            "created_at": now,
-            "actor_id": actor.id,
-            "actor_username": actor.username,
-            "actor_role": actor.role,
-            "action": pending.action,
-            "entity": pending.entity,
-            "entity_id": None if pending.entity_id is None else str(pending.entity_id),
-            "before": canonical_json(pending.before),
-            "after": canonical_json(pending.after),
-            "context": canonical_json(ctx) if ctx else None,
-            "prev_hash": prev_hash,
-        }
-        prev_hash = event_hash(fields)
-        rows.append(AuditEvent(**fields, hash=prev_hash))
-    session.add_all(rows)
-    if head is None:
-        session.add(AuditHead(id=1, seq=seq, hash=prev_hash))
-    else:
-        head.seq = seq
-        head.hash = prev_hash
-        session.add(head)
-    session.flush()
