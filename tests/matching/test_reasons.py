@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from matching.reasons import best_sentence, build_reasons, display_terms, hometown_note
+from matching.types import CountyInfo, ProfileDoc
+
+P = ProfileDoc(
+    id=1,
+    kind="researcher",
+    name="李",
+    affiliation="吉林省农业科学院",
+    title="研究员",
+    fields=("盐碱地改良", "水稻"),
+    expertise="主要研究玉米高产栽培。长期从事苏打盐渍土改良与水稻耐盐栽培；在白城推广三万亩。",
+    achievements="获省科技进步一等奖。",
+    hometown_county_code="220821",
+    availability="full_time",
+    preferred_regions=("west",),
+)
+
+
+def test_display_terms_drops_contained_terms_and_keeps_order() -> None:
+    assert display_terms(["盐碱", "盐碱地", "水稻", "碱地", "苏打盐渍土"]) == [
+        "盐碱地",
+        "水稻",
+        "苏打盐渍土",
+    ]
+    assert display_terms([f"词{i}" for i in range(9)], limit=3) == ["词0", "词1", "词2"]
+
+
+def test_informative_terms_drop_common_words() -> None:
+    from matching.reasons import informative_terms
+
+    assert informative_terms(["盐碱", "利用", "西部"], [4.0, 1.2, 1.7]) == ["盐碱", "西部"]
+    assert informative_terms(["鱼苗", "水产"], [1.5, 1.2]) == ["鱼苗", "水产"]
+    assert informative_terms(["利用"], [0.1]) == ["利用"]
+    assert informative_terms([], []) == []
+
+
+def test_best_sentence_prefers_specific_terms() -> None:
+    sents = ["主要研究玉米高产栽培", "长期从事苏打盐渍土改良与水稻耐盐栽培"]
+    assert best_sentence(sents, ["苏打盐渍土", "栽培"], [5.0, 0.5], "") == sents[1]
+    assert best_sentence(sents, ["玉米", "栽培"], [3.0, 0.5], "") == sents[0]
+    # no term: fall back to shared character bigrams with the need
+    assert best_sentence(sents, [], [], "碱地盐渍化，死苗") == sents[1]
+    assert best_sentence([], ["玉米"], [1.0], "") is None
+    long = "很" * 100
+    out = best_sentence([long], ["很"], [1.0], "")
+    assert out is not None
+    assert len(out) == 60
+    assert out.endswith("…")
+
+
+def test_hometown_note(counties: dict[str, CountyInfo]) -> None:
+    assert hometown_note("220822", "220822", counties) == "籍贯为本县"
+    assert hometown_note("220821", "220822", counties) == "籍贯同属白城市"
+    assert hometown_note("222426", "220822", counties) is None
+    assert hometown_note(None, "220822", counties) is None
+
+
+def test_build_reasons(counties: dict[str, CountyInfo]) -> None:
+    r = build_reasons(
+        P,
+        county_code="220822",
+        program="return_home",
+        counties=counties,
+        matched_terms=["苏打盐渍土", "水稻", "盐渍"],
+        term_weights=[4.0, 2.0, 2.5],
+        need_text="碱巴拉地返碱",
+        dense_strength=0.9,
+        remaining_capacity=2,
+    )
+    assert r[0] == "籍贯同属白城市"
+    assert r[1] == "匹配关键词：苏打盐渍土、水稻"
+    assert r[2] == "最相关经历：长期从事苏打盐渍土改良与水稻耐盐栽培"
+    assert "意向服务西部地区" in r
+    assert "可全职服务" in r
+    assert "尚可承接2项服务" in r
+    # a purely semantic match says so; science-commissioner needs put the hometown last
+    r2 = build_reasons(
+        P,
+        county_code="220822",
+        program="science_commissioner",
+        counties=counties,
+        matched_terms=[],
+        term_weights=[],
+        need_text="碱巴拉地返碱死苗",
+        dense_strength=0.95,
+        remaining_capacity=0,
+    )
+    assert r2[0] == "语义相近（无共同关键词）"
+    assert r2.index("籍贯同属白城市") > 0
+    assert "服务名额已满" in r2
