@@ -1,6 +1,7 @@
 """Command line: ``python -m app init | seed-demo | users create | import profiles|needs FILE``."""
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from app import migrate
+from app.audit import service as audit
 from app.auth import service as accounts
 from app.auth.actor import Actor
 from app.auth.models import Account
@@ -172,6 +174,23 @@ def cmd_seed_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(_args: argparse.Namespace) -> int:
+    with _session() as session:
+        result = audit.verify(session)
+    print(
+        json.dumps(
+            {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq},
+            ensure_ascii=False,
+        )
+    )
+    print(
+        audit.VERIFY_MESSAGES[result.problem]
+        + ("" if result.ok else f"（第一处问题：序号 {result.first_bad_seq}）"),
+        file=sys.stderr,
+    )
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="乡才通 管理命令")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--county", help="县局账号所属县代码，如 220322")
     create.add_argument("--display-name", dest="display_name")
     create.set_defaults(func=cmd_users_create)
+
+    aud = sub.add_parser("audit", help="审计").add_subparsers(dest="audit_command", required=True)
+    aud.add_parser(
+        "verify", help="重新计算审计哈希链，输出 {ok, checked, first_bad_seq}"
+    ).set_defaults(func=cmd_audit_verify)
 
     imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
     imp.add_argument("what", choices=["profiles", "needs"])

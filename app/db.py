@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -83,8 +83,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; routes commit explicitly before they answer."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; routes commit explicitly before they answer.
+
+    An async generator on purpose: its clean-up (rollback, connection back to the pool) runs on
+    the event loop. A sync generator's clean-up waits for a free worker thread, and when every
+    worker is blocked waiting for a connection or a lock held by a finished request, nothing
+    frees them (a deadlock seen with fifty concurrent requests). The clean-up is a rollback of
+    an already finished request, so it does not hold the loop for long.
+    """
     engine: Engine = request.app.state.engine
     with Session(engine, expire_on_commit=False) as session:
         yield session

@@ -75,7 +75,7 @@ FIELD_LABELS: dict[str, str] = {
     "kind": "类型",
     "name": "姓名/名称",
     "affiliation": "单位",
-    "title": "职称/标题",
+    "title": "标题/职称",
     "fields": "领域标签",
     "expertise": "专长",
     "achievements": "业绩成果",
@@ -103,7 +103,7 @@ FIELD_LABELS: dict[str, str] = {
     "page": "页码",
     "page_size": "每页条数",
     "limit": "数量上限",
-    "text": "检索文本",
+    "text": "文字内容",
     "file": "文件",
     "body": "请求体",
     "id": "编号",
@@ -119,6 +119,15 @@ FIELD_LABELS: dict[str, str] = {
     "field": "领域标签",
     "partial": "部分导入",
     "program_filter": "项目类别",
+    "period": "服务期间",
+    "service_days": "服务天数",
+    "trainings": "培训人次",
+    "problems_solved": "解决技术难题数",
+    "techniques_promoted": "推广新技术数",
+    "jobs_created": "带动就业人数",
+    "reason": "理由",
+    "note": "备注",
+    "Idempotency-Key": "幂等键",
 }
 
 
@@ -141,8 +150,12 @@ def _field_path(loc: Sequence[int | str]) -> str | None:
 
 
 def _expected(ctx: dict[str, Any]) -> str:
-    expected = str(ctx.get("expected", ""))
-    return expected.replace(" or ", "、").replace("'", "")
+    """The allowed values, each with its Chinese label: 专家(expert)、科研人员(researcher)…"""
+    from app.common import VALUE_LABELS
+
+    raw = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    return "、".join(f"{VALUE_LABELS[v]}({v})" if v in VALUE_LABELS else v for v in values)
 
 
 def chinese_message(err_type: str, ctx: dict[str, Any], msg: str) -> str:

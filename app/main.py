@@ -6,9 +6,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from app.audit.router import router as audit_router
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, public
 from app.auth.router import router as auth_router
@@ -16,8 +18,13 @@ from app.config import Settings, get_settings
 from app.counties.router import router as counties_router
 from app.db import make_engine
 from app.errors import install_error_handlers
+from app.idempotency import service as idempotency
+from app.matches.engine import Matcher
+from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
+from app.placements.router import router as placements_router
 from app.profiles.router import router as profiles_router
+from app.stats.router import router as stats_router
 
 log = logging.getLogger("xiangcai")
 
@@ -36,15 +43,22 @@ def health(request: Request, _actor: Annotated[Actor | None, public()]) -> Healt
     return Health(status="ok", database=engine.dialect.name)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    matcher: Matcher | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Loading the model and the indexes is CPU and disk work: keep it off the event loop.
+        if getattr(app.state, "matcher", None) is None:
+            app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
         yield
-        engine.dispose()
+        await run_in_threadpool(app.state.matcher.save)
 
     app = FastAPI(
         title="乡才通 Xiangcai",
@@ -54,7 +68,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.matcher = matcher
     install_error_handlers(app)
-    for router in (health_router, auth_router, counties_router, profiles_router, needs_router):
+    idempotency.install(app)
+    for router in (
+        health_router,
+        auth_router,
+        counties_router,
+        profiles_router,
+        needs_router,
+        placements_router,
+        audit_router,
+        stats_router,
+        matches_router,
+    ):
         app.include_router(router)
     return app

@@ -3,7 +3,10 @@
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import Account, LoginAttempt
 from app.counties.models import County
+from app.idempotency.models import IdempotencyRecord
+from app.matches.models import NeedEmbedding, ProfileEmbedding
 from app.needs.models import Need
+from app.placements.models import Placement, ServiceReport
 from app.profiles.models import Profile, ProfileTag
 
 __all__ = [
@@ -11,8 +14,13 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "County",
+    "IdempotencyRecord",
     "LoginAttempt",
     "Need",
+    "NeedEmbedding",
+    "Placement",
     "Profile",
+    "ProfileEmbedding",
     "ProfileTag",
+    "ServiceReport",
 ]

@@ -7,7 +7,7 @@ PostgreSQL is required: if it does not answer, the tests fail rather than skip.
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from app.config import Settings
 from app.counties import service as counties
 from app.db import get_session, make_engine
 from app.main import create_app
+from app.matches.engine import Matcher
 
 PG_ADMIN_URL = os.environ.get(
     "XIANGCAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -90,7 +91,14 @@ def engine(request: pytest.FixtureRequest, databases: Databases) -> Iterator[Eng
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
+def matcher(engine: Engine, settings: Settings) -> Matcher:
+    """The app's matching state, started before the test's transaction opens (on SQLite that
+    transaction holds the write lock, and start-up reads through its own connection)."""
+    return Matcher.start(settings.model_copy(update={"database_url": str(engine.url)}), engine)
+
+
+@pytest.fixture
+def db(engine: Engine, matcher: Matcher) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
     session = Session(
@@ -110,9 +118,17 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture
-def app(engine: Engine, db: Session, settings: Settings):  # type: ignore[no-untyped-def]
-    application = create_app(settings=settings, engine=engine)
-    application.dependency_overrides[get_session] = lambda: db
+def app(engine: Engine, db: Session, settings: Settings, matcher: Matcher):  # type: ignore[no-untyped-def]
+    application = create_app(settings=settings, engine=engine, matcher=matcher)
+
+    async def request_session() -> AsyncIterator[Session]:
+        try:
+            yield db
+        finally:
+            # What closing a real request session does: drop whatever was not committed.
+            db.rollback()
+
+    application.dependency_overrides[get_session] = request_session
     return application
 
 

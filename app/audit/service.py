@@ -8,16 +8,19 @@ serialises writers with BEGIN IMMEDIATE) without ever waiting on a row lock whil
 and the chain order is the commit order.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, func, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
 from app.audit.models import AuditEvent, AuditHead
+from app.audit.schemas import AuditEventPublic
 from app.auth.actor import Actor
 from app.db import utcnow
 
@@ -163,3 +166,115 @@ def verify(session: Session) -> VerifyResult:
         # Events after the last one we saw were removed (or the head was edited).
         return VerifyResult(False, checked, min(head.seq, last_seq + 1), "truncated")
     return VerifyResult(True, checked, None)
+
+
+# --- reading the trail ------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    "auth.login": "登录成功",
+    "auth.login_failed": "登录失败",
+    "auth.login_throttled": "登录受限（失败次数过多）",
+    "account.create": "创建账号",
+    "account.update": "修改账号",
+    "profile.create": "建立档案",
+    "profile.update": "修改档案",
+    "profile.delete": "删除档案",
+    "need.create": "发布需求",
+    "need.update": "修改需求",
+    "need.delete": "删除需求",
+    "placement.propose": "推荐人选",
+    "placement.accept": "接受推荐",
+    "placement.decline": "婉拒推荐",
+    "placement.start": "开始服务",
+    "placement.complete": "完成服务",
+    "placement.cancel": "取消对接",
+    "report.create": "提交服务记录",
+}
+
+VERIFY_MESSAGES = {
+    None: "审计链完整，未发现篡改",
+    "sequence_gap": "审计事件序号不连续：有事件被删除或被插入",
+    "broken_link": "审计事件与前一事件的哈希链接断开",
+    "hash_mismatch": "审计事件内容与其哈希不符：记录被修改",
+    "truncated": "审计链末尾的事件缺失",
+    "head_missing": "审计链头记录缺失",
+}
+
+
+def _json(text_value: str | None) -> Any:
+    return json.loads(text_value) if text_value else None
+
+
+def to_public(ev: AuditEvent) -> AuditEventPublic:
+    return AuditEventPublic(
+        seq=ev.seq,
+        created_at=ev.created_at,
+        actor_id=ev.actor_id,
+        actor_username=ev.actor_username,
+        actor_role=ev.actor_role,
+        action=ev.action,
+        action_label=ACTION_LABELS.get(ev.action, ev.action),
+        entity=ev.entity,
+        entity_id=ev.entity_id,
+        before=_json(ev.before),
+        after=_json(ev.after),
+        context=_json(ev.context),
+        hash=ev.hash,
+        prev_hash=ev.prev_hash,
+    )
+
+
+def list_events(
+    session: Session,
+    *,
+    actor_username: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    conditions: list[Any] = []
+    if actor_username:
+        conditions.append(AuditEvent.actor_username == actor_username)
+    if entity:
+        conditions.append(AuditEvent.entity == entity)
+    if entity_id:
+        conditions.append(AuditEvent.entity_id == entity_id)
+    if action:
+        conditions.append(AuditEvent.action == action)
+    if since:
+        conditions.append(col(AuditEvent.created_at) >= since)
+    if until:
+        conditions.append(col(AuditEvent.created_at) < until)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    rows = session.exec(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(col(AuditEvent.seq).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def placement_history(session: Session, placement_id: int) -> list[AuditEvent]:
+    """Events of the placement and of its service reports, oldest first."""
+    from app.placements.models import ServiceReport
+
+    report_ids = [
+        str(r)
+        for r in session.exec(
+            select(ServiceReport.id).where(ServiceReport.placement_id == placement_id)
+        ).all()
+    ]
+    clause = (col(AuditEvent.entity) == "placement") & (
+        col(AuditEvent.entity_id) == str(placement_id)
+    )
+    if report_ids:
+        clause = clause | (
+            (col(AuditEvent.entity) == "service_report") & col(AuditEvent.entity_id).in_(report_ids)
+        )
+    return list(session.exec(select(AuditEvent).where(clause).order_by(col(AuditEvent.seq))).all())

@@ -46,6 +46,10 @@ def resolve_account(request: Request, session: Session, token: str | None) -> Ac
     except (TypeError, ValueError):
         return None
     account = session.get(Account, account_id)
+    # End the read transaction at once: the access check runs in one worker thread and the
+    # endpoint in another, and a connection (on SQLite, the write lock) held across that hop
+    # can deadlock a busy server whose workers all wait for connections.
+    session.commit()
     if account is None or not account.active:
         return None
     return account

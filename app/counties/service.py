@@ -71,6 +71,13 @@ def require_known(session: Session, code: str | None, field: str) -> None:
 
 
 @lru_cache(maxsize=1)
+def reference_codes(path: Path = COUNTIES_CSV) -> frozenset[str]:
+    """The county codes of the reference file that ``init`` loads (they never change at run time;
+    reading them from the file lets bulk imports validate before touching the database)."""
+    return frozenset(c.code for c in read_csv(path))
+
+
+@lru_cache(maxsize=1)
 def _by_name_cache(path: Path = COUNTIES_CSV) -> dict[str, str]:
     names: dict[str, str] = {}
     for county in read_csv(path):

@@ -43,8 +43,16 @@ def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Ch
             good.append((raw.row, convert(raw.values)))
         except ValidationError as exc:
             for err in translate_errors(exc.errors()):  # type: ignore[arg-type]
-                top = (err["field"] or "").split(".")[0]
-                column = raw.columns.get(err["field"] or "") or raw.columns.get(top)
+                parts = (err["field"] or "").split(".")
+                # "contact.phone" was read from the column keyed "phone"; "fields.0" from "fields".
+                column = next(
+                    (
+                        raw.columns[k]
+                        for k in (".".join(parts), parts[-1], parts[0])
+                        if k in raw.columns
+                    ),
+                    None,
+                )
                 rejected.append(RejectedRow(row=raw.row, column=column, **err))
         except RowError as exc:
             rejected.append(

@@ -11,6 +11,7 @@ from app.counties import service as counties
 from app.imports.parsing import RawRow
 from app.imports.schemas import AcceptedRow, ImportReport
 from app.imports.service import RowError, check_rows, report
+from app.matches import embeddings
 from app.needs import service
 from app.needs.schemas import NeedCreate
 
@@ -48,7 +49,7 @@ _PROGRAM = {label: p.value for p, label in PROGRAM_LABELS.items()} | {
 _STATUS = {label: s.value for s, label in NEED_STATUS_LABELS.items()} | {"开放": "open"}
 
 
-def to_create(values: dict[str, Any], known: set[str]) -> NeedCreate:
+def to_create(values: dict[str, Any], known: frozenset[str]) -> NeedCreate:
     record = {k: v for k, v in values.items() if v is not None}
     for key, table in (("program", _PROGRAM), ("status", _STATUS)):
         if isinstance(record.get(key), str):
@@ -80,8 +81,19 @@ def import_rows(
     actor: Actor,
     source: str | None,
 ) -> ImportReport:
-    known = {c.code for c in counties.list_counties(session, prefecture=None, region=None)}
+    known = counties.reference_codes()
     checked = check_rows(rows, lambda values: to_create(values, known))
+    if checked.good and (partial or not checked.rejected):
+        drafts = [
+            service.build(d, county_code=d.county_code or "", created_by_id=None)
+            for _, d in checked.good
+        ]
+        embeddings.remember_prepared(
+            session,
+            embeddings.prepare_needs(
+                [embeddings.need_doc(n) for n in drafts], embeddings.current_encoder()
+            ),
+        )
     if checked.rejected and not partial:
         accepted = [AcceptedRow(row=row) for row, _ in checked.good]
         return report(
@@ -112,7 +124,7 @@ def import_rows(
             for (row, _), n in zip(checked.good, needs, strict=True)
         ],
     )
-    service.notify_changed(session, needs)
+    service.store_embeddings(session, needs)
     accepted = [
         AcceptedRow(row=row, id=n.id) for (row, _), n in zip(checked.good, needs, strict=True)
     ]

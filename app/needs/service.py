@@ -1,6 +1,5 @@
 """County needs: ownership by county, the writes with their audit events, and listing."""
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -12,12 +11,11 @@ from app.common import NeedStatus, Role, like_pattern
 from app.counties import service as counties
 from app.counties.models import County
 from app.db import utcnow
-from app.errors import AppError, forbidden, not_found
+from app.errors import AppError, conflict, forbidden, not_found
+from app.matches import embeddings
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
-
-# Called inside the transaction after needs changed: (session, needs, deleted).
-change_listeners: list[Callable[[Session, list[Need], bool], None]] = []
+from app.placements.models import OPEN_STATUSES, Placement
 
 
 def snapshot(need: Need) -> dict[str, Any]:
@@ -115,9 +113,9 @@ def build(data: NeedCreate, *, county_code: str, created_by_id: int | None) -> N
     )
 
 
-def notify_changed(session: Session, needs: list[Need], *, deleted: bool = False) -> None:
-    for listener in change_listeners:
-        listener(session, needs, deleted)
+def store_embeddings(session: Session, needs: list[Need]) -> None:
+    """Encode what changed, in the same transaction (deleted rows cascade away)."""
+    embeddings.store_needs(session, needs)
 
 
 def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
@@ -133,13 +131,34 @@ def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
         entity_id=need.id,
         after=snapshot(need),
     )
-    notify_changed(session, [need])
+    store_embeddings(session, [need])
     return need
+
+
+def open_placements(session: Session, need_id: int) -> int:
+    """Placements that count against the need's headcount (accepted and active)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Placement)
+            .where(Placement.need_id == need_id, col(Placement.status).in_(OPEN_STATUSES))
+        ).one()
+    )
 
 
 def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> Need:
     before = snapshot(need)
-    for key, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    if "headcount" in changes and need.id is not None:
+        session.exec(select(Need.id).where(Need.id == need.id).with_for_update()).one()
+        placed = open_placements(session, need.id)
+        if changes["headcount"] < placed:
+            raise conflict(
+                "headcount_below_open",
+                f"该需求已有 {placed} 人在岗或已接受，需求人数不能低于 {placed}",
+                field="headcount",
+            )
+    for key, value in changes.items():
         setattr(need, key, value)
     after = snapshot(need)
     if after == before:
@@ -156,14 +175,17 @@ def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> N
         before=before,
         after=after,
     )
-    notify_changed(session, [need])
+    store_embeddings(session, [need])
     return need
 
 
 def delete(session: Session, *, need: Need, actor: Actor) -> None:
+    if session.exec(select(Placement.id).where(Placement.need_id == need.id)).first() is not None:
+        raise conflict(
+            "has_placements", "该需求已有对接记录，不能删除；请改为关闭（closed）", field="id"
+        )
     before = snapshot(need)
     need_id = need.id
-    notify_changed(session, [need], deleted=True)
     session.delete(need)
     session.flush()
     audit.record(

@@ -17,6 +17,7 @@ from app.counties import service as counties
 from app.imports.parsing import RawRow
 from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
 from app.imports.service import RowError, check_rows, report
+from app.matches import embeddings
 from app.profiles import service
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate
@@ -124,7 +125,7 @@ def import_rows(
     actor: Actor,
     source: str | None,
 ) -> ImportReport:
-    known = {c.code for c in counties.list_counties(session, prefecture=None, region=None)}
+    known = counties.reference_codes()
 
     def convert(values: dict[str, Any]) -> ProfileCreate:
         data = to_create(values)
@@ -139,6 +140,14 @@ def import_rows(
         return data
 
     checked = check_rows(rows, convert)
+    if checked.good and (partial or not checked.rejected):
+        # Encode before the first database access, so that a long import does not hold a
+        # write transaction (on SQLite, the database) while the model runs.
+        drafts = [service.build(d, owner_id=None, created_by_id=None) for _, d in checked.good]
+        prepared = embeddings.prepare_profiles(
+            [embeddings.profile_doc(p) for p in drafts], embeddings.current_encoder()
+        )
+        embeddings.remember_prepared(session, prepared)
     # The same person twice (same name and phone), in the file or already registered.
     seen: dict[tuple[str, str], int] = {}
     keys = [(d.name, d.contact.phone) for _, d in checked.good if d.contact.phone]
@@ -194,7 +203,7 @@ def import_rows(
             for (row, _), p in zip(good, profiles, strict=True)
         ],
     )
-    service.notify_changed(session, profiles)
+    service.store_embeddings(session, profiles)
     accepted = [AcceptedRow(row=row, id=p.id) for (row, _), p in zip(good, profiles, strict=True)]
     return report(
         fmt=fmt,

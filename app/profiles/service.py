@@ -1,6 +1,6 @@
 """Profiles: who may read and change which, contact masking, and the writes with their events."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, func, or_
@@ -12,16 +12,11 @@ from app.auth.models import Account
 from app.common import Role, like_pattern, mask_email, mask_phone
 from app.counties import service as counties
 from app.db import utcnow
-from app.errors import AppError, forbidden, not_found
+from app.errors import AppError, conflict, forbidden, not_found
+from app.matches import embeddings
+from app.placements.models import CONTACT_STATUSES, OPEN_STATUSES, Placement
 from app.profiles.models import Profile, ProfileTag
 from app.profiles.schemas import ContactOut, ProfileCreate, ProfilePublic, ProfileUpdate
-
-# Set by features that open contact details to more people (placements: the county where the
-# person is placed). Each takes (session, actor, profile) and answers True to reveal.
-contact_grants: list[Callable[[Session, Actor, Profile], bool]] = []
-# Called after profile rows changed (created, edited, deleted) inside the same transaction,
-# e.g. to store their embeddings. Each takes (session, profiles, deleted).
-change_listeners: list[Callable[[Session, list[Profile], bool], None]] = []
 
 
 def snapshot(profile: Profile) -> dict[str, Any]:
@@ -44,10 +39,31 @@ def snapshot(profile: Profile) -> dict[str, Any]:
     }
 
 
+def open_placements(session: Session, profile_id: int) -> int:
+    """Placements that count against the person's capacity (accepted and active)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Placement)
+            .where(Placement.profile_id == profile_id, col(Placement.status).in_(OPEN_STATUSES))
+        ).one()
+    )
+
+
 def can_see_contact(session: Session, actor: Actor, profile: Profile) -> bool:
+    """Owner and admin always; a county officer once the person accepted a placement there."""
     if actor.is_admin or (actor.id is not None and profile.owner_id == actor.id):
         return True
-    return any(grant(session, actor, profile) for grant in contact_grants)
+    if actor.role != Role.county or profile.id is None:
+        return False
+    placed_here = session.exec(
+        select(Placement.id).where(
+            Placement.profile_id == profile.id,
+            Placement.county_code == actor.county_code,
+            col(Placement.status).in_(CONTACT_STATUSES),
+        )
+    ).first()
+    return placed_here is not None
 
 
 def to_public(session: Session, actor: Actor, profile: Profile) -> ProfilePublic:
@@ -169,9 +185,9 @@ def build(data: ProfileCreate, *, owner_id: int | None, created_by_id: int | Non
     return profile
 
 
-def notify_changed(session: Session, profiles: list[Profile], *, deleted: bool = False) -> None:
-    for listener in change_listeners:
-        listener(session, profiles, deleted)
+def store_embeddings(session: Session, profiles: list[Profile]) -> None:
+    """Encode what changed, in the same transaction (deleted rows cascade away)."""
+    embeddings.store_profiles(session, profiles)
 
 
 def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
@@ -188,12 +204,22 @@ def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
         entity_id=profile.id,
         after=snapshot(profile),
     )
-    notify_changed(session, [profile])
+    store_embeddings(session, [profile])
     return profile
 
 
 def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Actor) -> Profile:
     changes = data.model_dump(exclude_unset=True)
+    if "capacity" in changes and profile.id is not None:
+        # Lock the row so that no placement is accepted between the count and the change.
+        session.exec(select(Profile.id).where(Profile.id == profile.id).with_for_update()).one()
+        placed = open_placements(session, profile.id)
+        if changes["capacity"] < placed:
+            raise conflict(
+                "capacity_below_open",
+                f"该人才当前有 {placed} 项进行中的对接，服务容量不能低于 {placed}",
+                field="capacity",
+            )
     if "hometown_county_code" in changes:
         counties.require_known(session, changes["hometown_county_code"], "hometown_county_code")
     before = snapshot(profile)
@@ -226,14 +252,20 @@ def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Ac
         before=before,
         after=after,
     )
-    notify_changed(session, [profile])
+    store_embeddings(session, [profile])
     return profile
 
 
 def delete(session: Session, *, profile: Profile, actor: Actor) -> None:
+    has_placements = session.exec(
+        select(Placement.id).where(Placement.profile_id == profile.id)
+    ).first()
+    if has_placements is not None:
+        raise conflict(
+            "has_placements", "该档案已有对接记录，不能删除；如不再服务请将其设为无效", field="id"
+        )
     before = snapshot(profile)
     profile_id = profile.id
-    notify_changed(session, [profile], deleted=True)
     session.delete(profile)
     session.flush()
     audit.record(

@@ -35,14 +35,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_event_action"), ["action"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_event_action"), ["action"], unique=False)
         batch_op.create_index("ix_audit_event_actor", ["actor_username"], unique=False)
         batch_op.create_index("ix_audit_event_created_at", ["created_at"], unique=False)
-        batch_op.create_index(
-            "ix_audit_event_entity", ["entity", "entity_id"], unique=False
-        )
+        batch_op.create_index("ix_audit_event_entity", ["entity", "entity_id"], unique=False)
 
     op.create_table(
         "audit_head",
@@ -59,15 +55,11 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("region", sa.String(length=10), nullable=False),
         sa.Column("poverty_county_2018", sa.Boolean(), nullable=False),
-        sa.CheckConstraint(
-            "region IN ('east','central','west')", name=op.f("ck_county_region")
-        ),
+        sa.CheckConstraint("region IN ('east','central','west')", name=op.f("ck_county_region")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_county")),
     )
     with op.batch_alter_table("county", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_county_prefecture"), ["prefecture"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_county_prefecture"), ["prefecture"], unique=False)
         batch_op.create_index(batch_op.f("ix_county_region"), ["region"], unique=False)
 
     op.create_table(
@@ -129,12 +121,8 @@ def upgrade() -> None:
             "program IN ('science_commissioner','return_home')",
             name=op.f("ck_need_program"),
         ),
-        sa.CheckConstraint(
-            "status IN ('open','filled','closed')", name=op.f("ck_need_status")
-        ),
-        sa.CheckConstraint(
-            "headcount BETWEEN 1 AND 20", name=op.f("ck_need_headcount")
-        ),
+        sa.CheckConstraint("status IN ('open','filled','closed')", name=op.f("ck_need_status")),
+        sa.CheckConstraint("headcount BETWEEN 1 AND 20", name=op.f("ck_need_headcount")),
         sa.ForeignKeyConstraint(
             ["county_code"], ["county.code"], name=op.f("fk_need_county_code_county")
         ),
@@ -147,9 +135,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_need")),
     )
     with op.batch_alter_table("need", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_need_county_status", ["county_code", "status"], unique=False
-        )
+        batch_op.create_index("ix_need_county_status", ["county_code", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_need_program"), ["program"], unique=False)
 
     op.create_table(
@@ -180,9 +166,7 @@ def upgrade() -> None:
             "kind IN ('expert','researcher','returnee','entrepreneur','team','organization')",
             name=op.f("ck_profile_kind"),
         ),
-        sa.CheckConstraint(
-            "capacity BETWEEN 1 AND 10", name=op.f("ck_profile_capacity")
-        ),
+        sa.CheckConstraint("capacity BETWEEN 1 AND 10", name=op.f("ck_profile_capacity")),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["account.id"],

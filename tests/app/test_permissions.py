@@ -17,8 +17,11 @@ from sqlmodel import Session
 
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute
+from app.matches.engine import Matcher
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
+from app.placements import service as placements
+from app.placements.schemas import PlacementCreate
 from app.profiles import service as profiles
 from app.profiles.schemas import ProfileCreate
 from tests.app.factories import PASSWORD, auth, make_account, need_payload, profile_payload
@@ -33,10 +36,12 @@ class World:
     need_id: int
     profile_id: int
     account_id: int
+    placement_id: int
+    spare_profile_id: int
 
 
 @pytest.fixture
-def world(db: Session, settings: Any) -> World:
+def world(db: Session, settings: Any, matcher: Matcher) -> World:
     admin = make_account(db, "admin")
     accounts = {
         "admin": admin,
@@ -50,13 +55,25 @@ def world(db: Session, settings: Any) -> World:
     need = needs.create(db, data=NeedCreate(**need_payload(county_code="220322")), actor=system)
     data = ProfileCreate(**profile_payload(owner_id=accounts["talent_owner"].id))
     profile = profiles.create(db, data=data, actor=system)
+    spare = profiles.create(
+        db,
+        data=ProfileCreate(**profile_payload(name="备选人", contact={"phone": "13900001111"})),
+        actor=system,
+    )
+    db.commit()
+    assert need.id and profile.id and spare.id  # noqa: PT018
+    placement = placements.propose(
+        db,
+        data=PlacementCreate(need_id=need.id, profile_id=profile.id, reason="矩阵测试"),
+        actor=system,
+        matcher=matcher,
+        window=50,
+    )
     db.commit()
     headers = {role: auth(acc, settings) for role, acc in accounts.items()}
     headers["anon"] = {}
-    assert need.id
-    assert profile.id
-    assert admin.id
-    return World(headers, need.id, profile.id, accounts["province"].id)  # type: ignore[arg-type]
+    assert placement.id
+    return World(headers, need.id, profile.id, accounts["province"].id or 0, placement.id, spare.id)
 
 
 def _csv_upload(kind: str) -> dict[str, Any]:
@@ -91,6 +108,8 @@ def everyone(status: int) -> dict[str, int]:
 def signed_in(status: int) -> dict[str, int]:
     return {r: status for r in ROLES if r != "anon"}
 
+
+READERS = {"admin": 200, "province": 200, "county_own": 200, "talent_owner": 200}
 
 CASES = [
     Case("GET", "/api/v1/health", everyone(200)),
@@ -156,7 +175,8 @@ CASES = [
         {"admin": 200, "talent_owner": 200},
         lambda w: {"json": {"title": "研究员"}},
     ),
-    Case("DELETE", "/api/v1/profiles/{profile_id}", {"admin": 204, "talent_owner": 204}),
+    # The profile has a placement, so deleting it is refused (409) even for those allowed to.
+    Case("DELETE", "/api/v1/profiles/{profile_id}", {"admin": 409, "talent_owner": 409}),
     Case(
         "POST",
         "/api/v1/needs",
@@ -182,13 +202,65 @@ CASES = [
         {"admin": 200, "county_own": 200},
         lambda w: {"json": {"headcount": 3}},
     ),
-    Case("DELETE", "/api/v1/needs/{need_id}", {"admin": 204, "county_own": 204}),
+    # A need with a placement cannot be deleted: the allowed roles get 409, the others 403.
+    Case("DELETE", "/api/v1/needs/{need_id}", {"admin": 409, "county_own": 409}),
+    Case(
+        "GET", "/api/v1/needs/{need_id}/matches", {"admin": 200, "province": 200, "county_own": 200}
+    ),
+    Case(
+        "GET",
+        "/api/v1/profiles/{profile_id}/matches",
+        {"admin": 200, "province": 200, "talent_owner": 200},
+    ),
+    Case(
+        "POST",
+        "/api/v1/search",
+        {"admin": 200, "province": 200, "county_own": 200, "county_other": 200},
+        lambda w: {"json": {"text": "盐碱地改良"}},
+    ),
+    Case(
+        "POST",
+        "/api/v1/placements",
+        {"admin": 201, "county_own": 201},
+        lambda w: {"json": {"need_id": w.need_id, "profile_id": w.spare_profile_id}},
+    ),
+    Case("GET", "/api/v1/placements", signed_in(200)),
+    Case("GET", "/api/v1/placements/export", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/placements/{placement_id}", READERS),
+    Case("POST", "/api/v1/placements/{placement_id}/accept", {"admin": 200, "talent_owner": 200}),
+    Case("POST", "/api/v1/placements/{placement_id}/decline", {"admin": 200, "talent_owner": 200}),
+    # start and complete are the county's; from "proposed" they are illegal (409), which still
+    # shows that the permission check let the right roles through.
+    Case("POST", "/api/v1/placements/{placement_id}/start", {"admin": 409, "county_own": 409}),
+    Case("POST", "/api/v1/placements/{placement_id}/complete", {"admin": 409, "county_own": 409}),
+    Case(
+        "POST",
+        "/api/v1/placements/{placement_id}/cancel",
+        {"admin": 200, "county_own": 200, "talent_owner": 200},
+        lambda w: {"json": {"reason": "计划调整"}},
+    ),
+    Case(
+        "POST",
+        "/api/v1/placements/{placement_id}/reports",
+        {"admin": 409, "county_own": 409, "talent_owner": 409},
+        lambda w: {"json": {"period": "2027年4月", "text": "服务"}},
+    ),
+    Case("GET", "/api/v1/placements/{placement_id}/reports", READERS),
+    Case("GET", "/api/v1/placements/{placement_id}/history", READERS),
+    Case("GET", "/api/v1/audit/events", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/audit/verify", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/stats/placements", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/stats/findings", {"admin": 200, "province": 200}),
 ]
 
 
 def _request(client: TestClient, case: Case, role: str, w: World) -> Any:
     path = case.path.format(
-        need_id=w.need_id, profile_id=w.profile_id, account_id=w.account_id, code="220322"
+        need_id=w.need_id,
+        profile_id=w.profile_id,
+        account_id=w.account_id,
+        code="220322",
+        placement_id=w.placement_id,
     )
     kwargs = case.body(w) if case.body else {}
     return client.request(case.method, path, headers=w.headers[role], **kwargs)

@@ -1,0 +1,384 @@
+"""The live matching state of one service process, kept in step with the database.
+
+``Matcher`` holds the encoder, the profile corpus (FAISS + BM25 + the attribute table) and the
+open needs. The database is the source of truth:
+
+- Start-up loads the last saved snapshot of the corpus from the data directory when it is sound,
+  built by the same model, tokenizer and text recipe, and taken from this database (the audit
+  event it was current to must still exist with the same hash). Anything else — missing, corrupt,
+  foreign, stale or from a restored backup — is rebuilt from the stored vectors and terms, never
+  trusted and never re-encoded (rows made by another model are re-encoded once and stored).
+- Every profile or need write leaves an audit event; events are numbered in commit order. Before
+  answering, ``sync`` applies the events after the last one it saw, so a profile created or
+  edited by any process is matchable on the very next request, and a deleted or deactivated one
+  is gone.
+"""
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from hashlib import sha1
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.audit.models import AuditEvent
+from app.config import Settings
+from app.counties.models import County
+from app.matches import embeddings
+from app.matches.models import NeedEmbedding, ProfileEmbedding
+from app.needs.models import Need
+from app.profiles.models import Profile
+from matching.corpus import ProfileCorpus
+from matching.encoders import Encoder
+from matching.index import vectors_from_bytes
+from matching.lexical import split_tokens
+from matching.persist import IndexFileError
+from matching.text import TEXT_RECIPE_VERSION
+from matching.types import CountyInfo, NeedDoc
+
+log = logging.getLogger("xiangcai.matching")
+
+FloatArray = npt.NDArray[np.float32]
+STATE_FILE = "state.json"
+CHUNK = 2000
+
+
+@dataclass
+class OpenNeeds:
+    """The open needs with their query vectors and terms, for a person's match list."""
+
+    docs: dict[int, NeedDoc]
+    vectors: dict[int, FloatArray]
+    tokens: dict[int, list[str]]
+
+    def arrays(self) -> tuple[list[NeedDoc], FloatArray, list[list[str]]]:
+        ids = sorted(self.docs)
+        dim = next(iter(self.vectors.values())).shape[0] if self.vectors else 1
+        matrix = np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
+        return [self.docs[i] for i in ids], matrix, [self.tokens[i] for i in ids]
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def _index_root(settings: Settings) -> Path:
+    # One directory per database, so that several databases can share a data directory.
+    url = settings.database_url.split("@")[-1]
+    return settings.data_dir / "index" / sha1(url.encode()).hexdigest()[:12]
+
+
+class Matcher:
+    def __init__(
+        self,
+        *,
+        encoder: Encoder,
+        corpus: ProfileCorpus,
+        counties: dict[str, CountyInfo],
+        open_needs: OpenNeeds,
+        applied_seq: int,
+        applied_hash: str | None,
+        index_root: Path,
+    ) -> None:
+        self.encoder = encoder
+        self.corpus = corpus
+        self.counties = counties
+        self.open_needs = open_needs
+        self.applied_seq = applied_seq
+        self.applied_hash = applied_hash
+        self.index_root = index_root
+        self._sync_lock = threading.Lock()
+        self._saved_seq = -1
+
+    @property
+    def model_version(self) -> str:
+        return self.encoder.version.tag
+
+    # ------------------------------------------------------------------ start-up
+
+    @classmethod
+    def start(cls, settings: Settings, engine: Engine) -> "Matcher":
+        encoder = embeddings.encoder_for(settings.encoder)
+        tokenizer = embeddings.tokenizer()
+        root = _index_root(settings)
+        with Session(engine) as session:
+            encoded = ensure_embeddings(session, encoder)
+            session.commit()
+            if encoded:
+                log.info("encoded %d rows made by another model or never encoded", encoded)
+            counties = {
+                c.code: CountyInfo(c.code, c.name, c.prefecture, c.region)  # type: ignore[arg-type]
+                for c in session.exec(select(County)).all()
+            }
+            corpus, applied = _load_snapshot(session, root, encoder, tokenizer.version)
+            rebuilt = corpus is None
+            if corpus is None:
+                # The position first: changes committed while the rows are read are applied
+                # again by the sync below, which is harmless (upserts and removals).
+                applied = _latest_seq(session)
+                corpus = _build_corpus(session, encoder, tokenizer.version)
+            matcher = cls(
+                encoder=encoder,
+                corpus=corpus,
+                counties=counties,
+                open_needs=_load_open_needs(session, encoder),
+                applied_seq=applied,
+                applied_hash=_hash_at(session, applied),
+                index_root=root,
+            )
+            matcher.sync(session)
+        if rebuilt:
+            matcher.save()
+        log.info(
+            "matching ready: %d profiles, %d open needs, model %s",
+            len(corpus),
+            len(matcher.open_needs.docs),
+            matcher.model_version,
+        )
+        return matcher
+
+    # ------------------------------------------------------------------ keeping up
+
+    def sync(self, session: Session) -> None:
+        """Apply every profile and need change committed since the last call."""
+        latest = _latest_seq(session)
+        if latest <= self.applied_seq:
+            return
+        with self._sync_lock:
+            start = self.applied_seq
+            if latest <= start:
+                return
+            rows = session.exec(
+                select(AuditEvent.entity, AuditEvent.entity_id).where(
+                    col(AuditEvent.seq) > start,
+                    col(AuditEvent.seq) <= latest,
+                    col(AuditEvent.entity).in_(("profile", "need")),
+                    col(AuditEvent.entity_id).is_not(None),
+                )
+            ).all()
+            profile_ids = sorted({int(e) for k, e in rows if k == "profile" and e is not None})
+            need_ids = sorted({int(e) for k, e in rows if k == "need" and e is not None})
+            self._refresh_profiles(session, profile_ids)
+            self._refresh_needs(session, need_ids)
+            self.applied_seq = latest
+            self.applied_hash = _hash_at(session, latest)
+
+    def _refresh_profiles(self, session: Session, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            found = {
+                p.id: p for p in session.exec(select(Profile).where(col(Profile.id).in_(chunk)))
+            }
+            stored = {
+                e.profile_id: e
+                for e in session.exec(
+                    select(ProfileEmbedding).where(col(ProfileEmbedding.profile_id).in_(chunk))
+                )
+            }
+            for pid in chunk:
+                profile = found.get(pid)
+                if profile is None:
+                    self.corpus.remove(pid)
+                    continue
+                doc = embeddings.profile_doc(profile)
+                vector, tokens = self._profile_vector(doc, stored.get(pid))
+                self.corpus.upsert(doc, vector, tokens)
+
+    def _profile_vector(
+        self, doc: Any, row: ProfileEmbedding | None
+    ) -> tuple[FloatArray, list[str]]:
+        if row is not None and row.model_tag == self.model_version:
+            return vectors_from_bytes([row.vector], self.encoder.version.dim)[0], split_tokens(
+                row.tokens
+            )
+        # Written by a process with another model: encode here, in memory only.
+        prepared = next(iter(embeddings.prepare_profiles([doc], self.encoder).values()))
+        return (
+            vectors_from_bytes([prepared.vector], self.encoder.version.dim)[0],
+            split_tokens(prepared.tokens),
+        )
+
+    def _refresh_needs(self, session: Session, ids: Sequence[int]) -> None:
+        for chunk in _chunks(ids):
+            found = {n.id: n for n in session.exec(select(Need).where(col(Need.id).in_(chunk)))}
+            stored = {
+                e.need_id: e
+                for e in session.exec(
+                    select(NeedEmbedding).where(col(NeedEmbedding.need_id).in_(chunk))
+                )
+            }
+            for nid in chunk:
+                need = found.get(nid)
+                if need is None or need.status != "open":
+                    self.open_needs.docs.pop(nid, None)
+                    self.open_needs.vectors.pop(nid, None)
+                    self.open_needs.tokens.pop(nid, None)
+                    continue
+                vector, tokens = self.need_vector(embeddings.need_doc(need), stored.get(nid))
+                self.open_needs.docs[nid] = embeddings.need_doc(need)
+                self.open_needs.vectors[nid] = vector
+                self.open_needs.tokens[nid] = tokens
+
+    def need_vector(self, doc: NeedDoc, row: NeedEmbedding | None) -> tuple[FloatArray, list[str]]:
+        """A need's stored query vector and terms (encoded on the spot if none is current)."""
+        if (
+            row is not None
+            and row.model_tag == self.model_version
+            and row.text_digest == embeddings.need_digest(doc)
+        ):
+            return vectors_from_bytes([row.vector], self.encoder.version.dim)[0], split_tokens(
+                row.tokens
+            )
+        prepared = next(iter(embeddings.prepare_needs([doc], self.encoder).values()))
+        return (
+            vectors_from_bytes([prepared.vector], self.encoder.version.dim)[0],
+            split_tokens(prepared.tokens),
+        )
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save(self) -> None:
+        """Write the corpus to a new snapshot directory and point ``current`` at it atomically."""
+        with self._sync_lock:
+            seq = self.applied_seq
+            if seq == self._saved_seq:
+                return
+            self.index_root.mkdir(parents=True, exist_ok=True)
+            snap = self.index_root / f"snap-{seq}-{uuid.uuid4().hex[:8]}"
+            self.corpus.save(snap)
+            state = {
+                "applied_seq": seq,
+                "seq_hash": self.applied_hash,
+                "model_tag": self.model_version,
+                "tokenizer_version": embeddings.tokenizer().version,
+                "recipe": TEXT_RECIPE_VERSION,
+            }
+            (snap / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+            link = self.index_root / "current"
+            tmp_link = self.index_root / f".current-{uuid.uuid4().hex[:8]}"
+            os.symlink(snap.name, tmp_link)
+            os.replace(tmp_link, link)
+            self._saved_seq = seq
+            for old in self.index_root.glob("snap-*"):
+                if old.name != snap.name:
+                    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _latest_seq(session: Session) -> int:
+    return int(session.exec(select(func.coalesce(func.max(AuditEvent.seq), 0))).one())
+
+
+def _hash_at(session: Session, seq: int) -> str | None:
+    if seq <= 0:
+        return None
+    return session.exec(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+
+
+def _load_snapshot(
+    session: Session, root: Path, encoder: Encoder, tokenizer_version: str
+) -> tuple[ProfileCorpus | None, int]:
+    current = root / "current"
+    try:
+        state = json.loads((current / STATE_FILE).read_text(encoding="utf-8"))
+        seq = int(state["applied_seq"])
+        if (
+            state.get("model_tag") != encoder.version.tag
+            or state.get("tokenizer_version") != tokenizer_version
+            or state.get("recipe") != TEXT_RECIPE_VERSION
+        ):
+            log.info("index snapshot made by another model or recipe: rebuilding")
+            return None, 0
+        if seq > _latest_seq(session) or state.get("seq_hash") != _hash_at(session, seq):
+            log.warning("index snapshot does not belong to this database state: rebuilding")
+            return None, 0
+        corpus = ProfileCorpus.load(current, encoder.version, tokenizer_version)
+    except FileNotFoundError:
+        return None, 0
+    except (IndexFileError, ValueError, KeyError, TypeError, OSError) as exc:
+        log.warning("index snapshot unusable (%s): rebuilding from the database", exc)
+        return None, 0
+    return corpus, seq
+
+
+def _build_corpus(session: Session, encoder: Encoder, tokenizer_version: str) -> ProfileCorpus:
+    """The corpus from the stored vectors and terms of every profile (no encoding)."""
+    docs = []
+    blobs: list[bytes] = []
+    token_lists: list[list[str]] = []
+    last = 0
+    while True:
+        rows = session.exec(
+            select(Profile, ProfileEmbedding)
+            .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
+            .where(col(Profile.id) > last)
+            .order_by(col(Profile.id))
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            break
+        for profile, emb in rows:
+            docs.append(embeddings.profile_doc(profile))
+            blobs.append(emb.vector)
+            token_lists.append(split_tokens(emb.tokens))
+        last = rows[-1][0].id or last
+        session.expunge_all()
+    vectors = vectors_from_bytes(blobs, encoder.version.dim)
+    return ProfileCorpus.build(docs, vectors, token_lists, encoder.version, tokenizer_version)
+
+
+def _load_open_needs(session: Session, encoder: Encoder) -> OpenNeeds:
+    open_needs = OpenNeeds({}, {}, {})
+    rows = session.exec(
+        select(Need, NeedEmbedding)
+        .join(NeedEmbedding, col(NeedEmbedding.need_id) == Need.id)
+        .where(Need.status == "open")
+    ).all()
+    dim = encoder.version.dim
+    for need, emb in rows:
+        assert need.id is not None
+        open_needs.docs[need.id] = embeddings.need_doc(need)
+        open_needs.vectors[need.id] = vectors_from_bytes([emb.vector], dim)[0]
+        open_needs.tokens[need.id] = split_tokens(emb.tokens)
+    return open_needs
+
+
+def ensure_embeddings(session: Session, encoder: Encoder) -> int:
+    """Encode profiles and needs whose stored row is missing or made by another model/recipe."""
+    tag = encoder.version.tag
+    tk = embeddings.tokenizer().version
+    encoded = 0
+    for model, stored, key, store in (
+        (Profile, ProfileEmbedding, "profile_id", embeddings.store_profiles),
+        (Need, NeedEmbedding, "need_id", embeddings.store_needs),
+    ):
+        stale_ids = session.exec(
+            select(model.id)
+            .outerjoin(stored, getattr(stored, key) == model.id)
+            .where(
+                or_(
+                    col(getattr(stored, key)).is_(None),
+                    col(stored.model_tag) != tag,
+                    col(stored.recipe) != TEXT_RECIPE_VERSION,
+                    col(stored.tokenizer_version) != tk,
+                )
+            )
+            .order_by(col(model.id))
+        ).all()
+        for chunk in _chunks([int(i) for i in stale_ids if i is not None], 256):
+            items = session.exec(select(model).where(col(model.id).in_(chunk))).all()
+            encoded += store(session, list(items), encoder)  # type: ignore[arg-type]
+    return encoded

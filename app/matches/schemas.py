@@ -1,0 +1,40 @@
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.common import Program, SearchText
+
+
+class MatchItem(BaseModel):
+    profile_id: int | None = None
+    need_id: int | None = None
+    rank: int
+    score: float
+    components: dict[str, float]
+    reasons: list[str]
+
+
+class NeedMatches(BaseModel):
+    need_id: int
+    model_version: str
+    items: list[MatchItem]
+
+
+class ProfileMatches(BaseModel):
+    profile_id: int
+    model_version: str
+    items: list[MatchItem]
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: SearchText
+    program: Program | None = None
+    county_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+class SearchResult(BaseModel):
+    model_version: str
+    items: list[MatchItem]

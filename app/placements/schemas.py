@@ -1,0 +1,119 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.common import MAX_DB_ID, LongText, Program, ShortText
+
+
+class PlacementStatus(StrEnum):
+    proposed = "proposed"
+    accepted = "accepted"
+    declined = "declined"
+    active = "active"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+STATUS_LABELS = {
+    PlacementStatus.proposed: "已推荐",
+    PlacementStatus.accepted: "已接受",
+    PlacementStatus.declined: "已婉拒",
+    PlacementStatus.active: "服务中",
+    PlacementStatus.completed: "已完成",
+    PlacementStatus.cancelled: "已取消",
+}
+
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class PlacementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    need_id: DbId
+    profile_id: DbId
+    note: LongText | None = None
+    reason: LongText | None = Field(
+        default=None, description="人选不在该需求当前匹配名单中时必须说明理由"
+    )
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText | None = None
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: LongText
+
+
+class ReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: Annotated[ShortText, Field(max_length=50, description="如 2027年3月、2027年第一季度")]
+    service_days: Annotated[int, Field(ge=0, le=366)] = 0
+    trainings: Count = 0
+    problems_solved: Count = 0
+    techniques_promoted: Count = 0
+    jobs_created: Count = 0
+    text: LongText
+
+
+class ReportPublic(BaseModel):
+    id: int
+    placement_id: int
+    author_id: int | None
+    period: str
+    service_days: int
+    trainings: int
+    problems_solved: int
+    techniques_promoted: int
+    jobs_created: int
+    text: str
+    created_at: datetime
+
+
+class PlacementPublic(BaseModel):
+    id: int
+    need_id: int
+    need_title: str
+    profile_id: int
+    profile_name: str
+    county_code: str
+    county_name: str
+    program: Program
+    status: PlacementStatus
+    status_label: str
+    off_list: bool
+    match_rank: int | None
+    match_score: float | None
+    match_components: dict[str, float] | None
+    model_version: str | None
+    note: str | None
+    reason: str | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    accepted_at: datetime | None
+    declined_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    report_count: int
+
+
+class PlacementFilters(BaseModel):
+    county_code: str | None = None
+    prefecture: str | None = None
+    region: str | None = None
+    program: str | None = None
+    status: str | None = None
+    profile_id: int | None = None
+    need_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None

@@ -1,0 +1,92 @@
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class GroupBy(StrEnum):
+    county = "county"
+    prefecture = "prefecture"
+    region = "region"
+    program = "program"
+    month = "month"
+
+
+class Outcomes(BaseModel):
+    reports: int = 0
+    service_days: int = 0
+    trainings: int = 0
+    problems_solved: int = 0
+    techniques_promoted: int = 0
+    jobs_created: int = 0
+
+
+class GroupStats(BaseModel):
+    key: str
+    label: str
+    total: int = 0
+    proposed: int = 0
+    accepted: int = 0
+    declined: int = 0
+    active: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    off_list: int = 0
+    outcomes: Outcomes = Outcomes()
+
+
+class PlacementStats(BaseModel):
+    group_by: GroupBy
+    date_from: date | None
+    date_to: date | None
+    groups: list[GroupStats]
+    totals: GroupStats
+
+
+class CountyRef(BaseModel):
+    code: str
+    name: str
+    prefecture: str
+    placements: int
+    completed: int
+
+
+class OverCapacity(BaseModel):
+    profile_id: int
+    name: str
+    capacity: int
+    open_placements: int
+
+
+class OffListPlacement(BaseModel):
+    placement_id: int
+    county_code: str
+    county_name: str
+    need_id: int
+    need_title: str
+    profile_id: int
+    profile_name: str
+    status: str
+    reason: str
+    created_at: datetime
+
+
+class StaleNeed(BaseModel):
+    need_id: int
+    county_code: str
+    county_name: str
+    title: str
+    program: str
+    created_at: datetime
+    days_open: int
+
+
+class Findings(BaseModel):
+    generated_at: datetime
+    poverty_counties_total: int
+    poverty_counties_without_active: list[CountyRef]
+    profiles_checked: int
+    over_capacity: list[OverCapacity]
+    off_list: list[OffListPlacement]
+    stale_days: int
+    stale_open_needs: list[StaleNeed]

@@ -1,0 +1,225 @@
+"""The province's monitoring (吉政办发〔2018〕51号 三(三)): counts, outcomes and findings."""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from app.common import PROGRAM_LABELS, REGION_LABELS, Program, Region
+from app.counties.models import County
+from app.db import utcnow
+from app.needs.models import Need
+from app.placements.models import OPEN_STATUSES, Placement, ServiceReport
+from app.profiles.models import Profile
+from app.stats.schemas import (
+    CountyRef,
+    Findings,
+    GroupBy,
+    GroupStats,
+    OffListPlacement,
+    Outcomes,
+    OverCapacity,
+    PlacementStats,
+    StaleNeed,
+)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+STATUSES = ("proposed", "accepted", "declined", "active", "completed", "cancelled")
+OUTCOME_FIELDS = (
+    "service_days",
+    "trainings",
+    "problems_solved",
+    "techniques_promoted",
+    "jobs_created",
+)
+
+
+def _bounds(date_from: date | None, date_to: date | None) -> list[Any]:
+    """Dates are Beijing calendar days, inclusive on both ends."""
+    conditions: list[Any] = []
+    if date_from:
+        start = datetime.combine(date_from, time.min, tzinfo=BEIJING).astimezone(UTC)
+        conditions.append(col(Placement.created_at) >= start)
+    if date_to:
+        end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=BEIJING).astimezone(
+            UTC
+        )
+        conditions.append(col(Placement.created_at) < end)
+    return conditions
+
+
+def _all_groups(session: Session, group_by: GroupBy) -> dict[str, str]:
+    """Every group that exists, so that a county with no placement shows as zero."""
+    counties = session.exec(select(County).order_by(col(County.code))).all()
+    if group_by == GroupBy.county:
+        return {c.code: c.name for c in counties}
+    if group_by == GroupBy.prefecture:
+        return {c.prefecture: c.prefecture for c in counties}
+    if group_by == GroupBy.region:
+        return {r.value: REGION_LABELS[r] for r in Region}
+    if group_by == GroupBy.program:
+        return {p.value: PROGRAM_LABELS[p] for p in Program}
+    return {}
+
+
+def placement_stats(
+    session: Session, *, group_by: GroupBy, date_from: date | None, date_to: date | None
+) -> PlacementStats:
+    county_of = {c.code: c for c in session.exec(select(County)).all()}
+
+    def key_of(p: Placement) -> str:
+        county = county_of[p.county_code]
+        match group_by:
+            case GroupBy.county:
+                return p.county_code
+            case GroupBy.prefecture:
+                return county.prefecture
+            case GroupBy.region:
+                return county.region
+            case GroupBy.program:
+                return p.program
+            case GroupBy.month:
+                return p.created_at.astimezone(BEIJING).strftime("%Y-%m")
+
+    conditions = _bounds(date_from, date_to)
+    placements = session.exec(select(Placement).where(*conditions)).all()
+    sums: dict[int, Outcomes] = {}
+    report_rows = session.execute(
+        sa_select(
+            col(ServiceReport.placement_id),
+            func.count(),
+            *[func.sum(col(getattr(ServiceReport, f))) for f in OUTCOME_FIELDS],
+        )
+        .join(Placement, col(Placement.id) == ServiceReport.placement_id)
+        .where(*conditions)
+        .group_by(col(ServiceReport.placement_id))
+    ).all()
+    for row in report_rows:
+        pid, n, values = row[0], row[1], row[2:]
+        sums[pid] = Outcomes(
+            reports=n, **{f: int(v or 0) for f, v in zip(OUTCOME_FIELDS, values, strict=True)}
+        )
+
+    labels = _all_groups(session, group_by)
+    groups: dict[str, GroupStats] = {k: GroupStats(key=k, label=v) for k, v in labels.items()}
+    totals = GroupStats(key="total", label="合计")
+    for p in placements:
+        key = key_of(p)
+        group = groups.setdefault(key, GroupStats(key=key, label=key))
+        for g in (group, totals):
+            g.total += 1
+            setattr(g, p.status, getattr(g, p.status) + 1)
+            g.off_list += int(p.off_list)
+            if p.id in sums:
+                o = sums[p.id]
+                g.outcomes = Outcomes(
+                    **{
+                        f: getattr(g.outcomes, f) + getattr(o, f)
+                        for f in ("reports", *OUTCOME_FIELDS)
+                    }
+                )
+    ordered = (
+        sorted(groups.values(), key=lambda g: g.key)
+        if group_by == GroupBy.month
+        else list(groups.values())
+    )
+    return PlacementStats(
+        group_by=group_by, date_from=date_from, date_to=date_to, groups=ordered, totals=totals
+    )
+
+
+def findings(session: Session, *, stale_days: int = 30) -> Findings:
+    now = utcnow()
+    counties = session.exec(select(County).order_by(col(County.code))).all()
+    per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, status, n in session.exec(
+        select(Placement.county_code, Placement.status, func.count()).group_by(
+            col(Placement.county_code), col(Placement.status)
+        )
+    ).all():
+        per_county[code][status] = n
+    poverty = [c for c in counties if c.poverty_county_2018]
+    without_active = [
+        CountyRef(
+            code=c.code,
+            name=c.name,
+            prefecture=c.prefecture,
+            placements=sum(per_county[c.code].values()),
+            completed=per_county[c.code]["completed"],
+        )
+        for c in poverty
+        if per_county[c.code]["active"] == 0
+    ]
+
+    open_counts = (
+        select(Placement.profile_id, func.count().label("n"))
+        .where(col(Placement.status).in_(OPEN_STATUSES))
+        .group_by(col(Placement.profile_id))
+        .subquery()
+    )
+    over = session.exec(
+        select(Profile.id, Profile.name, Profile.capacity, open_counts.c.n)
+        .join(open_counts, open_counts.c.profile_id == Profile.id)
+        .where(open_counts.c.n > Profile.capacity)
+    ).all()
+    profiles_checked = session.exec(select(func.count()).select_from(Profile)).one()
+
+    county_name = {c.code: c.name for c in counties}
+    off = session.exec(
+        select(Placement, Need.title, Profile.name)
+        .join(Need, col(Need.id) == Placement.need_id)
+        .join(Profile, col(Profile.id) == Placement.profile_id)
+        .where(col(Placement.off_list).is_(True))
+        .order_by(col(Placement.id).desc())
+    ).all()
+
+    cutoff = now - timedelta(days=stale_days)
+    proposed = select(Placement.id).where(Placement.need_id == Need.id)
+    stale = session.exec(
+        select(Need)
+        .where(Need.status == "open", col(Need.created_at) < cutoff, ~proposed.exists())
+        .order_by(col(Need.created_at))
+    ).all()
+    return Findings(
+        generated_at=now,
+        poverty_counties_total=len(poverty),
+        poverty_counties_without_active=without_active,
+        profiles_checked=int(profiles_checked),
+        over_capacity=[
+            OverCapacity(profile_id=i, name=n, capacity=c, open_placements=o) for i, n, c, o in over
+        ],
+        off_list=[
+            OffListPlacement(
+                placement_id=p.id,
+                county_code=p.county_code,
+                county_name=county_name[p.county_code],
+                need_id=p.need_id,
+                need_title=title,
+                profile_id=p.profile_id,
+                profile_name=name,
+                status=p.status,
+                reason=p.reason or "",
+                created_at=p.created_at,
+            )
+            for p, title, name in off
+            if p.id is not None
+        ],
+        stale_days=stale_days,
+        stale_open_needs=[
+            StaleNeed(
+                need_id=n.id,
+                county_code=n.county_code,
+                county_name=county_name[n.county_code],
+                title=n.title,
+                program=n.program,
+                created_at=n.created_at,
+                days_open=(now - n.created_at).days,
+            )
+            for n in stale
+            if n.id is not None
+        ],
+    )
