@@ -25,6 +25,8 @@ from app.needs.router import router as needs_router
 from app.placements.router import router as placements_router
 from app.profiles.router import router as profiles_router
 from app.stats.router import router as stats_router
+from app.web.router import router as web_router
+from app.web.router import static as web_static
 
 log = logging.getLogger("xiangcai")
 
@@ -81,6 +83,8 @@ def create_app(
         audit_router,
         stats_router,
         matches_router,
+        web_router,
     ):
         app.include_router(router)
+    app.mount("/static", web_static, name="static")
     return app

@@ -1,0 +1,149 @@
+"""Home, sign in, talent registration and sign out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
+
+from app.auth import service as accounts
+from app.auth.models import Account
+from app.auth.schemas import RegisterIn
+from app.auth.security import create_access_token
+from app.config import Settings
+from app.db import SessionDep
+from app.web.deps import MaybeViewer, PageRoute
+from app.web.forms import Form, non_empty, read_form, save
+from app.web.session import end_session, start_session
+from app.web.templating import HOME, redirect, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def safe_next(value: str | None) -> str | None:
+    """A local path to return to after sign-in; anything else (other sites) is ignored."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    return value
+
+
+def _signed_in(
+    request: Request, account: Account, target: str | None, message: str | None = None
+) -> Response:
+    settings: Settings = request.app.state.settings
+    assert account.id is not None
+    token = create_access_token(account_id=account.id, role=account.role, settings=settings)
+    message = message or f"欢迎，{account.display_name or account.username}"
+    response = redirect(request, target or HOME[account.role], message)
+    start_session(request, response, token)
+    return response
+
+
+@router.get("/")
+def home(request: Request, viewer: MaybeViewer) -> Response:
+    """首页：已登录时转到本角色的工作页。"""
+    if viewer is not None:
+        return RedirectResponse(HOME[viewer.role], status_code=303)
+    return render(request, "home.html", {"title": "首页"})
+
+
+@router.get("/login")
+def login_form(request: Request, viewer: MaybeViewer) -> Response:
+    """登录页。"""
+    target = safe_next(request.query_params.get("next"))
+    if viewer is not None:
+        return RedirectResponse(target or HOME[viewer.role], status_code=303)
+    return render(request, "auth/login.html", {"title": "登录", "form": Form(), "next": target})
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, _viewer: MaybeViewer, data: FormDep) -> Response:
+    """登录：经由统一的认证服务（失败限流、审计留痕）。"""
+    form = Form.read(data)
+    target = safe_next(form.get("next"))
+    username, password = form.get("username").strip(), form.get("password")
+    if not username:
+        form.add("username", "请输入用户名")
+    elif len(username) > 64:
+        form.add("username", "用户名不能超过 64 个字符")
+    if not password:
+        form.add("password", "请输入密码")
+    elif len(password) > 128:
+        form.add("password", "密码不能超过 128 位")
+    context = {"title": "登录", "form": form, "next": target}
+    if not form.ok:
+        return render(request, "auth/login.html", context, status_code=422)
+    outcome = accounts.authenticate(
+        session,
+        username=username,
+        password=password,
+        client=_client(request),
+        settings=request.app.state.settings,
+    )
+    session.commit()
+    if outcome.retry_after is not None:
+        form.general.append(f"登录失败次数过多，请 {outcome.retry_after} 秒后再试")
+        return render(request, "auth/login.html", context, status_code=429)
+    if outcome.account is None:
+        form.general.append("用户名或密码错误，或账号已停用")
+        return render(request, "auth/login.html", context, status_code=401)
+    return _signed_in(request, outcome.account, target)
+
+
+@router.get("/register")
+def register_form(request: Request, viewer: MaybeViewer) -> Response:
+    """人才自助注册页。"""
+    if viewer is not None:
+        return RedirectResponse(HOME[viewer.role], status_code=303)
+    return render(request, "auth/register.html", {"title": "人才注册", "form": Form()})
+
+
+@router.post("/register")
+def register(
+    request: Request, session: SessionDep, _viewer: MaybeViewer, data: FormDep
+) -> Response:
+    """人才注册：建账号后直接登录，转去填写档案。"""
+    form = Form.read(data)
+    context = {"title": "人才注册", "form": form}
+    values = non_empty(form.values, ("username", "password", "display_name"))
+    register_in = form.validate(RegisterIn, values)
+    if form.get("password") and form.get("password2") != form.get("password"):
+        form.add("password2", "两次输入的密码不一致")
+    if register_in is None or not form.ok:
+        return render(request, "auth/register.html", context, status_code=422)
+    client = _client(request)
+    if (
+        save(
+            session,
+            form,
+            lambda: accounts.register_talent(session, data=register_in, client=client),
+        )
+        is None
+    ):
+        return render(request, "auth/register.html", context, status_code=form.status_code)
+    outcome = accounts.authenticate(
+        session,
+        username=register_in.username,
+        password=register_in.password,
+        client=client,
+        settings=request.app.state.settings,
+    )
+    session.commit()
+    if outcome.account is None:
+        return redirect(request, "/login", "注册成功，请登录", "info")
+    return _signed_in(request, outcome.account, "/me/profile/edit", "注册成功，请填写您的人才档案")
+
+
+@router.post("/logout")
+def logout(request: Request, _viewer: MaybeViewer) -> Response:
+    """退出登录。"""
+    response = redirect(request, "/login", "您已退出登录", "info")
+    end_session(request, response)
+    return response

@@ -1,0 +1,17 @@
+"""The web pages, in Chinese, served at ``/`` by the same app as the API."""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.staticfiles import StaticFiles
+
+from app.web.deps import PageRoute
+from app.web.pages import admin, audit, auth, needs, placements, talent
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+for pages in (auth, needs, placements, talent, audit, admin):
+    router.include_router(pages.router)
+
+static = StaticFiles(directory=STATIC_DIR)
