@@ -35,6 +35,8 @@ from matching.types import CountyInfo
 FloatArray = npt.NDArray[np.float64]
 
 NORMALISATIONS = ("minmax", "zscore", "rrf", "max")
+# Scores closer than this (relative) are the same score computed twice.
+TIE_TOLERANCE = 1e-6
 
 
 def _default_availability() -> Mapping[str, float]:
@@ -98,13 +100,19 @@ def normalise(scores: npt.ArrayLike, method: str, rrf_k: float = 60.0) -> FloatA
         return x
     if method == "minmax":
         lo, hi = float(x.min()), float(x.max())
-        return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+        # A pool that is tied up to float noise (the same text twice: cosines equal to 1e-8)
+        # must stay tied, not be stretched to 0 and 1.
+        if hi - lo <= TIE_TOLERANCE * max(1.0, abs(hi)):
+            return np.zeros_like(x)
+        return (x - lo) / (hi - lo)
     if method == "max":
         hi = float(x.max())
         return x / hi if hi > 0 else np.zeros_like(x)
     if method == "zscore":
         sd = float(x.std())
-        return (x - float(x.mean())) / sd if sd > 0 else np.zeros_like(x)
+        if sd <= TIE_TOLERANCE * max(1.0, abs(float(x.mean()))):
+            return np.zeros_like(x)
+        return (x - float(x.mean())) / sd
     if method == "rrf":
         order = np.argsort(-x, kind="stable")
         ranks = np.empty(len(x), dtype=np.float64)

@@ -400,3 +400,13 @@ def test_encode_then_rank_wrappers(
     )
     by_id = {m.profile_id: m for m in found}
     assert by_id[2].components["bm25"] > 0  # 碱巴拉地 reaches 盐碱地 through the synonyms
+
+
+def test_minmax_keeps_a_float_noise_tie_tied() -> None:
+    # The same text encoded twice gives cosines equal up to ~1e-8: still a tie after scaling,
+    # so that the programme signals (hometown, region) decide, not float noise.
+    tied = np.array([0.49110001, 0.49110003, 0.49110002])
+    for method in ("minmax", "zscore"):
+        assert np.allclose(normalise(tied, method), 0.0)
+    spread = normalise(np.array([0.2, 0.5, 0.8]), "minmax")
+    assert np.allclose(spread, [0.0, 0.5, 1.0])
