@@ -1,0 +1,179 @@
+"""The matcher's life outside a request: snapshots, restarts, other processes, other models."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.auth.actor import Actor
+from app.config import Settings
+from app.matches import embeddings
+from app.matches.engine import Matcher
+from app.matches.models import ProfileEmbedding
+from app.needs import service as needs
+from app.needs.schemas import NeedCreate
+from app.profiles import service as profiles
+from app.profiles.models import Profile
+from app.profiles.schemas import ProfileCreate
+from tests.app.factories import need_payload, profile_payload
+from tests.conftest import BACKENDS, Databases, migrated_engine
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path) -> Any:
+    engine = migrated_engine(databases, request.param)
+    settings = Settings(env="test", data_dir=tmp_path, database_url=str(engine.url))
+    with Session(engine) as db:
+        for i, text in enumerate(
+            ["苏打盐渍土改良与脱硫石膏施用", "梅花鹿养殖与鹿茸加工", "人参连作障碍与土壤修复"]
+        ):
+            profiles.create(
+                db,
+                data=ProfileCreate(
+                    **profile_payload(
+                        name=f"专家{i}", expertise=text, contact={"phone": f"1390000000{i}"}
+                    )
+                ),
+                actor=SYSTEM,
+            )
+        need = needs.create(
+            db,
+            data=NeedCreate(
+                **need_payload(
+                    county_code="220822", title="碱巴拉地返碱", description="盐碱地改良，返碱死苗"
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        need_id = need.id
+    yield engine, settings, need_id
+    engine.dispose()
+
+
+def _top(matcher: Matcher, engine: Engine, need_id: int) -> list[int]:
+    from app.matches.service import need_matches
+    from app.needs.models import Need
+
+    with Session(engine) as db:
+        need = db.get(Need, need_id)
+        assert need is not None
+        return [i.profile_id or 0 for i in need_matches(db, matcher, need=need, limit=10).items]
+
+
+def _snapshot(settings: Settings) -> Path:
+    current = next((settings.data_dir / "index").iterdir()) / "current"
+    assert current.is_symlink()
+    return current
+
+
+def test_restart_loads_the_snapshot_without_encoding(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, settings, need_id = world
+    first = Matcher.start(settings, engine)
+    expected = _top(first, engine, need_id)
+    first.save()
+
+    def no_encoding(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("nothing may be encoded at a restart")
+
+    monkeypatch.setattr(embeddings, "prepare_profiles", no_encoding)
+    monkeypatch.setattr(embeddings, "prepare_needs", no_encoding)
+    monkeypatch.setattr(Matcher, "_profile_vector", no_encoding)
+    calls: list[int] = []
+    import app.matches.engine as engine_module
+
+    original = engine_module._build_corpus
+    monkeypatch.setattr(engine_module, "_build_corpus", lambda *a: calls.append(1) or original(*a))
+    again = Matcher.start(settings, engine)
+    assert calls == []  # loaded from the snapshot, not rebuilt
+    assert _top(again, engine, need_id) == expected
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "foreign_state", "missing"])
+def test_damaged_or_foreign_snapshot_is_rebuilt_not_trusted(world: Any, damage: str) -> None:
+    engine, settings, need_id = world
+    first = Matcher.start(settings, engine)
+    expected = _top(first, engine, need_id)
+    snap = _snapshot(settings).resolve()
+    dense = snap / "dense.faiss"
+    if damage == "garbage":
+        dense.write_bytes(b"not a faiss index at all" * 10)
+    elif damage == "truncate":
+        dense.write_bytes(dense.read_bytes()[:100])
+    elif damage == "foreign_state":
+        state = snap / "state.json"
+        state.write_text(state.read_text().replace("usem3/", "othermodel/"))
+    else:
+        (snap / "lexical.bin").unlink()
+    again = Matcher.start(settings, engine)
+    assert len(again.corpus) == 3
+    assert _top(again, engine, need_id) == expected
+    # The rebuild wrote a fresh, sound snapshot.
+    assert _snapshot(settings).resolve() != snap
+
+
+def test_snapshot_of_another_database_state_is_not_used(world: Any) -> None:
+    engine, settings, need_id = world
+    first = Matcher.start(settings, engine)
+    first.save()
+    # A restore from an older backup: the audit event the snapshot was current to is gone.
+    with Session(engine) as db:
+        from app.audit.models import AuditEvent
+
+        latest = db.exec(select(func.max(AuditEvent.seq))).one()
+        if engine.dialect.name == "postgresql":
+            db.connection().exec_driver_sql(
+                "ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete"
+            )
+        db.execute(update(AuditEvent).where(AuditEvent.seq == latest).values(hash="0" * 64))
+        db.commit()
+    again = Matcher.start(settings, engine)
+    assert len(again.corpus) == 3
+
+
+def test_another_process_sees_a_change_on_its_next_request(world: Any) -> None:
+    engine, settings, need_id = world
+    a = Matcher.start(settings, engine)
+    b = Matcher.start(settings, engine)  # a second service process on the same database
+    with Session(engine) as db:
+        p = profiles.create(
+            db,
+            data=ProfileCreate(
+                **profile_payload(
+                    name="新来的",
+                    expertise="盐碱地改良专家，苏打盐渍土返碱治理",
+                    contact={"phone": "13911112222"},
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        new_id = p.id
+    assert new_id in _top(b, engine, need_id)
+    assert new_id in _top(a, engine, need_id)
+    with Session(engine) as db:
+        target = db.get(Profile, new_id)
+        assert target is not None
+        profiles.delete(db, profile=target, actor=SYSTEM)
+        db.commit()
+    assert new_id not in _top(b, engine, need_id)
+
+
+def test_profiles_encoded_by_another_model_are_re_encoded_once(world: Any) -> None:
+    engine, settings, need_id = world
+    Matcher.start(settings, engine)
+    with Session(engine) as db:
+        db.execute(update(ProfileEmbedding).values(model_tag="some-older-model/384/abc"))
+        db.commit()
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        tags = set(db.exec(select(ProfileEmbedding.model_tag)).all())
+    assert tags == {matcher.model_version}
+    assert len(_top(matcher, engine, need_id)) == 3
