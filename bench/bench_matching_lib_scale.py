@@ -73,7 +73,10 @@ def synth(n: int, terms: list[str], tvec: np.ndarray, rng: np.random.Generator):
         )
         vecs[s:e] = block / np.linalg.norm(block, axis=1, keepdims=True)
     kinds = rng.choice(len(PROFILE_KINDS), n, p=[0.4, 0.3, 0.15, 0.13, 0.01, 0.01])
-    counties = ["220822", "220821", "222426", "220182", "220581"]
+    # 60 hometown counties, as in Jilin (5 real ones from COUNTIES plus 55 stand-ins)
+    counties = ["220822", "220821", "222426", "220182", "220581"] + [
+        str(229900 + i) for i in range(55)
+    ]
     profiles = [
         ProfileDoc(
             id=i + 1,
@@ -83,7 +86,7 @@ def synth(n: int, terms: list[str], tvec: np.ndarray, rng: np.random.Generator):
             title="研究员",
             fields=(),
             expertise="。".join(token_lists[i][:6]),
-            hometown_county_code=counties[i % 5],
+            hometown_county_code=counties[i % 60],
             availability=("full_time", "part_time", "remote")[i % 3],
             preferred_regions=(("west",), ("east",), ())[i % 3],
         )

@@ -170,6 +170,9 @@ class DenseIndex:
     def _train_ivf(self, x: FloatArray, nlist: int | None) -> Any:
         n = len(x)
         lists = nlist or max(16, int(4 * math.sqrt(n)))
+        # k-means needs at least one training point per list (faiss refuses fewer); only a
+        # tiny index with a lowered threshold gets here, but it must not fail.
+        lists = max(1, min(lists, n))
         quantizer = faiss.IndexFlatIP(self.dim)
         ivf = faiss.IndexIVFFlat(quantizer, self.dim, lists, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(_SEED)

@@ -41,7 +41,7 @@ from app.needs.models import Need
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder
-from matching.index import vectors_from_bytes
+from matching.index import DenseIndex, vectors_from_bytes
 from matching.lexical import split_tokens
 from matching.persist import IndexFileError
 from matching.text import TEXT_RECIPE_VERSION
@@ -101,6 +101,8 @@ class Matcher:
         self.index_root = index_root
         self._sync_lock = threading.Lock()
         self._saved_seq = -1
+        # While the dense index is rebuilt in the background: the profiles changed meanwhile.
+        self._dirty: set[int] | None = None
 
     @property
     def model_version(self) -> str:
@@ -112,6 +114,9 @@ class Matcher:
     def start(cls, settings: Settings, engine: Engine) -> "Matcher":
         encoder = embeddings.encoder_for(settings.encoder)
         tokenizer = embeddings.tokenizer()
+        # Load the model and jieba's dictionary now, not on the first request (~1–2 s each).
+        encoder.encode_queries(["预热"])
+        tokenizer.tokenize("预热")
         root = _index_root(settings)
         with Session(engine) as session:
             encoded = ensure_embeddings(session, encoder)
@@ -139,6 +144,9 @@ class Matcher:
                 index_root=root,
             )
             matcher.sync(session)
+        if matcher.corpus.dense.needs_rebuild:
+            matcher.rebuild_dense()
+            rebuilt = True
         if rebuilt:
             matcher.save()
         log.info(
@@ -174,6 +182,50 @@ class Matcher:
             self._refresh_needs(session, need_ids)
             self.applied_seq = latest
             self.applied_hash = _hash_at(session, latest)
+            if self._dirty is not None:
+                self._dirty.update(profile_ids)
+            elif self.corpus.dense.needs_rebuild:
+                self._dirty = set()
+                threading.Thread(
+                    target=self.rebuild_dense, name="dense-rebuild", daemon=True
+                ).start()
+
+    def rebuild_dense(self) -> None:
+        """Re-choose exact or IVF for the current size, off the request path.
+
+        The new index is trained from a copy of the vectors while requests go on using the old
+        one; the profiles changed in the meantime are carried over before the swap.
+        """
+        if self._dirty is None:
+            with self._sync_lock:
+                self._dirty = set()
+        try:
+            old = self.corpus.dense
+            with self.corpus.lock:
+                ids = old.ids.copy()
+                vectors = old.vectors_for(ids)
+            fresh = DenseIndex.build(
+                ids,
+                vectors,
+                old.version,
+                exact_threshold=old.exact_threshold,
+                nprobe=old.nprobe,
+                exact_subset_max=old.exact_subset_max,
+            )
+            with self._sync_lock, self.corpus.lock:
+                changed = sorted(self._dirty or ())
+                if changed:
+                    fresh.remove(changed)
+                    live = [pid for pid in changed if pid in old]
+                    if live:
+                        fresh.add(live, old.vectors_for(np.asarray(live, dtype=np.int64)))
+                self.corpus.dense = fresh
+            log.info("dense index rebuilt as %s for %d profiles", fresh.kind, len(fresh))
+        except Exception:
+            # The old index still answers correctly, only more slowly; try again next time.
+            log.exception("rebuilding the dense index failed; keeping the current one")
+        finally:
+            self._dirty = None
 
     def _refresh_profiles(self, session: Session, ids: Sequence[int]) -> None:
         for chunk in _chunks(ids):

@@ -177,3 +177,82 @@ def test_profiles_encoded_by_another_model_are_re_encoded_once(world: Any) -> No
         tags = set(db.exec(select(ProfileEmbedding.model_tag)).all())
     assert tags == {matcher.model_version}
     assert len(_top(matcher, engine, need_id)) == 3
+
+
+def test_index_outgrowing_its_structure_is_rebuilt_in_the_background(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, settings, need_id = world
+    with Session(engine) as db:
+        for i in range(30):
+            profiles.create(
+                db,
+                data=ProfileCreate(
+                    **profile_payload(
+                        name=f"人员{i}",
+                        expertise=f"第{i}号：玉米保护性耕作与黑土地保护技术推广",
+                        contact={"phone": f"1380000{i:04d}"},
+                    )
+                ),
+                actor=SYSTEM,
+            )
+        db.commit()
+    matcher = Matcher.start(settings, engine)
+    assert matcher.corpus.dense.kind == "exact"
+    # Pretend the exact-search limit is 20: 33 profiles are now too many for exact search.
+    matcher.corpus.dense.exact_threshold = 20
+    assert matcher.corpus.dense.needs_rebuild
+    victim = _top(matcher, engine, need_id)[0]
+
+    # A profile deleted while the new index is being trained must not come back in it.
+    from app.matches import engine as engine_module
+
+    real_build = engine_module.DenseIndex.build
+
+    def build_during_a_change(*args: Any, **kwargs: Any) -> Any:
+        built = real_build(*args, **kwargs)
+        with Session(engine) as db:
+            target = db.get(Profile, victim)
+            assert target is not None
+            profiles.delete(db, profile=target, actor=SYSTEM)
+            db.commit()
+            matcher.sync(db)
+        return built
+
+    monkeypatch.setattr(engine_module.DenseIndex, "build", build_during_a_change)
+    with Session(engine) as db:
+        matcher.sync(db)  # nothing new: no rebuild is started by sync itself
+    matcher.rebuild_dense()
+    assert matcher.corpus.dense.kind == "ivf"
+    assert victim not in matcher.corpus.dense
+    assert len(matcher.corpus.dense) == 32
+    assert victim not in _top(matcher, engine, need_id)
+
+
+def test_a_change_that_outgrows_the_index_starts_the_rebuild(world: Any) -> None:
+    import threading
+
+    engine, settings, need_id = world
+    matcher = Matcher.start(settings, engine)
+    matcher.corpus.dense.exact_threshold = 2  # three profiles: already past 1.5x
+    with Session(engine) as db:
+        profiles.create(
+            db,
+            data=ProfileCreate(
+                **profile_payload(
+                    name="新人", expertise="盐碱地改良", contact={"phone": "13900009999"}
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        started = {t.ident for t in threading.enumerate() if t.name == "dense-rebuild"}
+        matcher.sync(db)
+    rebuilding = [
+        t for t in threading.enumerate() if t.name == "dense-rebuild" and t.ident not in started
+    ]
+    assert len(rebuilding) == 1
+    rebuilding[0].join(timeout=60)
+    assert matcher.corpus.dense.kind == "ivf"
+    assert len(matcher.corpus.dense) == 4
+    assert len(_top(matcher, engine, need_id)) == 4
