@@ -57,6 +57,8 @@ def _viewer(request: Request, session: Session) -> Viewer | None:
     if account is None:
         return None
     county = session.get(County, account.county_code) if account.county_code else None
+    # As in resolve_account: no transaction may stay open across the hop to the page's thread.
+    session.commit()
     viewer = Viewer(
         actor=actor_of(account, request),
         display_name=account.display_name or account.username,
