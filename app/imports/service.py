@@ -1,6 +1,6 @@
 """The row-by-row validation shared by the profile and need imports."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -8,6 +8,7 @@ from fastapi import UploadFile
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.audit import service as audit
 from app.auth.actor import Actor
 from app.errors import AppError, translate_errors
 from app.imports.parsing import RawRow, file_error, parse
@@ -65,6 +66,38 @@ def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Ch
                 )
             )
     return Checked(good, rejected)
+
+
+def save_rows(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    rows: Sequence[int],
+    records: Sequence[Any],
+    snapshot: Callable[[Any], dict[str, Any]],
+    store_embeddings: Callable[[Session, list[Any]], None],
+    source: str,
+) -> list[AcceptedRow]:
+    """Insert the new records of one import, with an audit event per row and their embeddings."""
+    session.add_all(records)
+    session.flush()
+    audit.record_many(
+        session,
+        actor=actor,
+        events=[
+            audit.PendingEvent(
+                action=f"{entity}.create",
+                entity=entity,
+                entity_id=record.id,
+                after=snapshot(record),
+                context={"import": source, "row": row},
+            )
+            for row, record in zip(rows, records, strict=True)
+        ],
+    )
+    store_embeddings(session, list(records))
+    return [AcceptedRow(row=row, id=r.id) for row, r in zip(rows, records, strict=True)]
 
 
 def report(

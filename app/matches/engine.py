@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +44,7 @@ from matching.index import DenseIndex, vectors_from_bytes
 from matching.lexical import split_tokens
 from matching.persist import IndexFileError
 from matching.text import TEXT_RECIPE_VERSION
-from matching.types import CountyInfo, NeedDoc
+from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
 log = logging.getLogger("xiangcai.matching")
 
@@ -244,22 +243,25 @@ class Matcher:
                     self.corpus.remove(pid)
                     continue
                 doc = embeddings.profile_doc(profile)
-                vector, tokens = self._profile_vector(doc, stored.get(pid))
+                vector, tokens = self.profile_vector(doc, stored.get(pid))
                 self.corpus.upsert(doc, vector, tokens)
 
-    def _profile_vector(
-        self, doc: Any, row: ProfileEmbedding | None
+    def _unpack(self, vector: bytes, tokens: str) -> tuple[FloatArray, list[str]]:
+        return vectors_from_bytes([vector], self.encoder.version.dim)[0], split_tokens(tokens)
+
+    def profile_vector(
+        self, doc: ProfileDoc, row: ProfileEmbedding | None
     ) -> tuple[FloatArray, list[str]]:
-        if row is not None and row.model_tag == self.model_version:
-            return vectors_from_bytes([row.vector], self.encoder.version.dim)[0], split_tokens(
-                row.tokens
-            )
-        # Written by a process with another model: encode here, in memory only.
+        """A profile's stored vector and terms, or encoded in memory when the stored row is
+        not current (written by a process with another model)."""
+        if (
+            row is not None
+            and row.model_tag == self.model_version
+            and row.text_digest == embeddings.profile_digest(doc)
+        ):
+            return self._unpack(row.vector, row.tokens)
         prepared = next(iter(embeddings.prepare_profiles([doc], self.encoder).values()))
-        return (
-            vectors_from_bytes([prepared.vector], self.encoder.version.dim)[0],
-            split_tokens(prepared.tokens),
-        )
+        return self._unpack(prepared.vector, prepared.tokens)
 
     def _refresh_needs(self, session: Session, ids: Sequence[int]) -> None:
         for chunk in _chunks(ids):
@@ -289,14 +291,9 @@ class Matcher:
             and row.model_tag == self.model_version
             and row.text_digest == embeddings.need_digest(doc)
         ):
-            return vectors_from_bytes([row.vector], self.encoder.version.dim)[0], split_tokens(
-                row.tokens
-            )
+            return self._unpack(row.vector, row.tokens)
         prepared = next(iter(embeddings.prepare_needs([doc], self.encoder).values()))
-        return (
-            vectors_from_bytes([prepared.vector], self.encoder.version.dim)[0],
-            split_tokens(prepared.tokens),
-        )
+        return self._unpack(prepared.vector, prepared.tokens)
 
     # ------------------------------------------------------------------ snapshots
 

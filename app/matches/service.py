@@ -19,8 +19,6 @@ from app.matches.schemas import MatchItem, NeedMatches, ProfileMatches, SearchIn
 from app.needs.models import Need
 from app.placements.models import OPEN_STATUSES, Placement
 from app.profiles.models import Profile
-from matching.index import vectors_from_bytes
-from matching.lexical import split_tokens
 from matching.types import Match, MatchFilters, NeedMatch, ProfileDoc
 
 __all__ = [
@@ -156,14 +154,7 @@ def profile_matches(
     assert profile.id is not None
     matcher.sync(session)
     doc = embeddings.profile_doc(profile)
-    stored = session.get(ProfileEmbedding, profile.id)
-    if stored is not None and stored.model_tag == matcher.model_version:
-        vector = vectors_from_bytes([stored.vector], matcher.encoder.version.dim)[0]
-        tokens = split_tokens(stored.tokens)
-    else:
-        prepared = next(iter(embeddings.prepare_profiles([doc], matcher.encoder).values()))
-        vector = vectors_from_bytes([prepared.vector], matcher.encoder.version.dim)[0]
-        tokens = split_tokens(prepared.tokens)
+    vector, tokens = matcher.profile_vector(doc, session.get(ProfileEmbedding, profile.id))
     docs, vectors, token_lists = matcher.open_needs.arrays()
     found = (
         matcher.corpus.needs_for_profile(

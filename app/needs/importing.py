@@ -4,13 +4,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.audit import service as audit
 from app.auth.actor import Actor
 from app.common import NEED_STATUS_LABELS, PROGRAM_LABELS
 from app.counties import service as counties
 from app.imports.parsing import RawRow
 from app.imports.schemas import AcceptedRow, ImportReport
-from app.imports.service import RowError, check_rows, report
+from app.imports.service import RowError, check_rows, report, save_rows
 from app.matches import embeddings
 from app.needs import service
 from app.needs.schemas import NeedCreate
@@ -104,30 +103,19 @@ def import_rows(
             imported=False,
             partial=partial,
         )
-    needs = [
-        service.build(d, county_code=d.county_code or "", created_by_id=actor.id)
-        for _, d in checked.good
-    ]
-    session.add_all(needs)
-    session.flush()
-    audit.record_many(
+    accepted = save_rows(
         session,
         actor=actor,
-        events=[
-            audit.PendingEvent(
-                action="need.create",
-                entity="need",
-                entity_id=n.id,
-                after=service.snapshot(n),
-                context={"import": source or fmt, "row": row},
-            )
-            for (row, _), n in zip(checked.good, needs, strict=True)
+        entity="need",
+        rows=[row for row, _ in checked.good],
+        records=[
+            service.build(d, county_code=d.county_code or "", created_by_id=actor.id)
+            for _, d in checked.good
         ],
+        snapshot=service.snapshot,
+        store_embeddings=service.store_embeddings,
+        source=source or fmt,
     )
-    service.store_embeddings(session, needs)
-    accepted = [
-        AcceptedRow(row=row, id=n.id) for (row, _), n in zip(checked.good, needs, strict=True)
-    ]
     return report(
         fmt=fmt,
         total=len(rows),

@@ -10,13 +10,12 @@ from typing import Any
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from app.audit import service as audit
 from app.auth.actor import Actor
 from app.common import AVAILABILITY_LABELS, KIND_LABELS, REGION_LABELS
 from app.counties import service as counties
 from app.imports.parsing import RawRow
 from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
-from app.imports.service import RowError, check_rows, report
+from app.imports.service import RowError, check_rows, report, save_rows
 from app.matches import embeddings
 from app.profiles import service
 from app.profiles.models import Profile
@@ -186,25 +185,16 @@ def import_rows(
             partial=partial,
         )
 
-    profiles = [service.build(d, owner_id=None, created_by_id=actor.id) for _, d in good]
-    session.add_all(profiles)
-    session.flush()
-    audit.record_many(
+    accepted = save_rows(
         session,
         actor=actor,
-        events=[
-            audit.PendingEvent(
-                action="profile.create",
-                entity="profile",
-                entity_id=p.id,
-                after=service.snapshot(p),
-                context={"import": source or fmt, "row": row},
-            )
-            for (row, _), p in zip(good, profiles, strict=True)
-        ],
+        entity="profile",
+        rows=[row for row, _ in good],
+        records=[service.build(d, owner_id=None, created_by_id=actor.id) for _, d in good],
+        snapshot=service.snapshot,
+        store_embeddings=service.store_embeddings,
+        source=source or fmt,
     )
-    service.store_embeddings(session, profiles)
-    accepted = [AcceptedRow(row=row, id=p.id) for (row, _), p in zip(good, profiles, strict=True)]
     return report(
         fmt=fmt,
         total=len(rows),

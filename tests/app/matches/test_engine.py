@@ -85,7 +85,7 @@ def test_restart_loads_the_snapshot_without_encoding(
 
     monkeypatch.setattr(embeddings, "prepare_profiles", no_encoding)
     monkeypatch.setattr(embeddings, "prepare_needs", no_encoding)
-    monkeypatch.setattr(Matcher, "_profile_vector", no_encoding)
+    monkeypatch.setattr(Matcher, "profile_vector", no_encoding)
     calls: list[int] = []
     import app.matches.engine as engine_module
 
