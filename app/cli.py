@@ -191,6 +191,37 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_index_reencode(_args: argparse.Namespace) -> int:
+    """Encode every profile and need not yet encoded by the configured model, in batches."""
+    from app.matches import embeddings
+    from app.matches.engine import ensure_embeddings
+
+    settings = get_settings()
+    embeddings.use_encoder(settings.encoder)
+    encoder = embeddings.current_encoder()
+    with _session() as session:
+
+        def report(done: int, total: int) -> None:
+            print(f"  {done}/{total}", file=sys.stderr)
+
+        encoded = ensure_embeddings(session, encoder, progress=report)
+    print(f"已用模型 {encoder.version.tag} 编码 {encoded} 条记录")
+    return 0
+
+
+def cmd_index_rebuild(_args: argparse.Namespace) -> int:
+    """Rebuild the matching index snapshot from the stored vectors (no encoding)."""
+    import shutil
+
+    from app.matches.engine import Matcher, index_root
+
+    settings = get_settings()
+    shutil.rmtree(index_root(settings), ignore_errors=True)
+    matcher = Matcher.start(settings, make_engine(settings.database_url))
+    print(f"索引已重建：{len(matcher.corpus)} 份档案，模型 {matcher.model_version}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="乡才通 管理命令")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_parser(
         "verify", help="重新计算审计哈希链，输出 {ok, checked, first_bad_seq}"
     ).set_defaults(func=cmd_audit_verify)
+
+    idx = sub.add_parser("index", help="匹配索引").add_subparsers(
+        dest="index_command", required=True
+    )
+    idx.add_parser(
+        "reencode", help="用当前配置的模型（XIANGCAI_ENCODER）编码尚未编码的档案和需求，分批提交"
+    ).set_defaults(func=cmd_index_reencode)
+    idx.add_parser(
+        "rebuild", help="丢弃索引快照，从数据库中已存的向量重建（不重新编码）"
+    ).set_defaults(func=cmd_index_rebuild)
 
     imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
     imp.add_argument("what", choices=["profiles", "needs"])

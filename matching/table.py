@@ -172,13 +172,15 @@ class ProfileTable:
         """``(allowed, excluded)`` for a search.
 
         ``allowed`` is None when only exclusions apply (no kind/availability filter); otherwise the
-        ids of active profiles passing the filters, minus ``exclude_ids``. ``excluded`` holds the
-        inactive ids plus ``exclude_ids``.
+        ids of active profiles passing the filters, minus ``exclude_ids``. ``excluded`` is
+        ``exclude_ids``. Inactive profiles are not listed: the corpus never puts them in the
+        dense or lexical index (and ``passes`` drops any candidate that is inactive), so naming
+        them here only pushed every search onto FAISS's slower filtered path (5 ms a request
+        at 1M just to gather them).
         """
         n = self._n
         live = self._live[:n]
-        inactive = self._ids[:n][live & ~self._active[:n]]
-        excluded = np.union1d(inactive, np.fromiter(filters.exclude_ids, np.int64))
+        excluded = np.unique(np.fromiter(filters.exclude_ids, np.int64))
         if filters.kinds is None and filters.availabilities is None:
             return None, excluded
         mask = live & self._active[:n]

@@ -47,8 +47,18 @@ def encoder_for(spec: str) -> Encoder:
     return load_encoder(spec, threads=1)
 
 
+_SPEC: list[str] = []  # the encoder chosen by the running service (Matcher.start)
+
+
+def use_encoder(spec: str) -> None:
+    """Make ``spec`` the encoder of every write in this process, the same one the matcher uses
+    (otherwise an app started with other settings than the environment's would store rows made
+    by one model and rank with another)."""
+    _SPEC[:] = [spec]
+
+
 def current_encoder() -> Encoder:
-    return encoder_for(get_settings().encoder)
+    return encoder_for(_SPEC[0] if _SPEC else get_settings().encoder)
 
 
 @lru_cache(maxsize=1)

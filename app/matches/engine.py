@@ -14,20 +14,24 @@ open needs. The database is the source of truth:
   is gone.
 """
 
+import ctypes
+import gc
 import json
 import logging
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -41,8 +45,9 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder
 from matching.index import DenseIndex, vectors_from_bytes
-from matching.lexical import split_tokens
+from matching.lexical import LexicalIndex, split_tokens
 from matching.persist import IndexFileError
+from matching.table import ProfileTable
 from matching.text import TEXT_RECIPE_VERSION
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
@@ -73,7 +78,7 @@ def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[list[int]]:
         yield list(ids[start : start + size])
 
 
-def _index_root(settings: Settings) -> Path:
+def index_root(settings: Settings) -> Path:
     # One directory per database, so that several databases can share a data directory.
     url = settings.database_url.split("@")[-1]
     return settings.data_dir / "index" / sha1(url.encode()).hexdigest()[:12]
@@ -111,12 +116,16 @@ class Matcher:
 
     @classmethod
     def start(cls, settings: Settings, engine: Engine) -> "Matcher":
-        encoder = embeddings.encoder_for(settings.encoder)
+        # One FAISS thread: a query on the exact 100k index took 9.6 ms on one thread and
+        # 15.9 ms on two on this 2-core machine (docs/matching.md); requests run in parallel.
+        faiss.omp_set_num_threads(1)
+        embeddings.use_encoder(settings.encoder)
+        encoder = embeddings.current_encoder()
         tokenizer = embeddings.tokenizer()
         # Load the model and jieba's dictionary now, not on the first request (~1–2 s each).
         encoder.encode_queries(["预热"])
         tokenizer.tokenize("预热")
-        root = _index_root(settings)
+        root = index_root(settings)
         with Session(engine) as session:
             encoded = ensure_embeddings(session, encoder)
             session.commit()
@@ -363,30 +372,99 @@ def _load_snapshot(
     return corpus, seq
 
 
+class _StoredTokens(Sequence[list[str]]):
+    """Token lists split from their stored strings only when the lexical index reads them:
+    a million profiles' terms as Python lists would take gigabytes."""
+
+    def __init__(self, stored: list[str]) -> None:
+        self._stored = stored
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __getitem__(self, i: int) -> list[str]:  # type: ignore[override]
+        return split_tokens(self._stored[i])
+
+
 def _build_corpus(session: Session, encoder: Encoder, tokenizer_version: str) -> ProfileCorpus:
-    """The corpus from the stored vectors and terms of every profile (no encoding)."""
-    docs = []
-    blobs: list[bytes] = []
-    token_lists: list[list[str]] = []
-    last = 0
-    while True:
-        rows = session.exec(
-            select(Profile, ProfileEmbedding)
-            .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
-            .where(col(Profile.id) > last)
-            .order_by(col(Profile.id))
-            .limit(CHUNK)
-        ).all()
-        if not rows:
-            break
-        for profile, emb in rows:
-            docs.append(embeddings.profile_doc(profile))
-            blobs.append(emb.vector)
-            token_lists.append(split_tokens(emb.tokens))
-        last = rows[-1][0].id or last
-        session.expunge_all()
-    vectors = vectors_from_bytes(blobs, encoder.version.dim)
-    return ProfileCorpus.build(docs, vectors, token_lists, encoder.version, tokenizer_version)
+    """The corpus from the stored vectors and terms of every profile (no encoding).
+
+    Reads plain columns (no ORM objects) in one pass into preallocated arrays; only the active
+    profiles go into the dense and lexical indexes, every profile into the attribute table.
+    """
+    dim = encoder.version.dim
+    expected = int(session.exec(select(func.count()).select_from(ProfileEmbedding)).one())
+    vectors = np.empty((expected, dim), dtype=np.float32)
+    ids: list[int] = []
+    docs: list[ProfileDoc] = []
+    active_rows: list[int] = []
+    tokens: list[str] = []
+    query = (
+        sa_select(
+            col(Profile.id),
+            col(Profile.kind),
+            col(Profile.hometown_county_code),
+            col(Profile.availability),
+            col(Profile.capacity),
+            col(Profile.preferred_regions),
+            col(Profile.active),
+            col(ProfileEmbedding.vector),
+            col(ProfileEmbedding.tokens),
+        )
+        .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
+        .order_by(col(Profile.id))
+        .execution_options(yield_per=CHUNK)
+    )
+    for pid, kind, home, availability, capacity, regions, active, vector, terms in session.execute(
+        query
+    ):
+        row = len(ids)
+        if row == len(vectors):  # rows added since the count: grow
+            vectors = np.resize(vectors, (max(16, 2 * len(vectors)), dim))
+        vectors[row] = np.frombuffer(vector, dtype="<f4", count=dim)
+        ids.append(pid)
+        # The table keeps only these attributes; texts are read per request for the shown page.
+        docs.append(
+            ProfileDoc(
+                id=pid,
+                kind=kind,
+                name="",
+                affiliation="",
+                title="",
+                fields=(),
+                expertise="",
+                hometown_county_code=home,
+                availability=availability,
+                capacity=capacity,
+                preferred_regions=tuple(regions or ()),
+                active=active,
+            )
+        )
+        if active:
+            active_rows.append(row)
+            tokens.append(terms)
+    session.expunge_all()
+    ids_arr = np.asarray(ids, dtype=np.int64)
+    keep = np.asarray(active_rows, dtype=np.int64)
+    dense = DenseIndex.build(ids_arr[keep], vectors[keep], encoder.version)
+    del vectors
+    lexical = LexicalIndex.build(
+        ids_arr[keep], _StoredTokens(tokens), tokenizer_version=tokenizer_version
+    )
+    del tokens
+    corpus = ProfileCorpus(dense, lexical, ProfileTable.build(docs))
+    del docs
+    _release_freed_memory()
+    return corpus
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed after a big build back to the system (glibc keeps it otherwise)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _load_open_needs(session: Session, encoder: Encoder) -> OpenNeeds:
@@ -405,8 +483,15 @@ def _load_open_needs(session: Session, encoder: Encoder) -> OpenNeeds:
     return open_needs
 
 
-def ensure_embeddings(session: Session, encoder: Encoder) -> int:
-    """Encode profiles and needs whose stored row is missing or made by another model/recipe."""
+def ensure_embeddings(
+    session: Session, encoder: Encoder, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Encode profiles and needs whose stored row is missing or made by another model/recipe.
+
+    Commits after every batch, so that a long re-encoding (another model) keeps what it did if
+    it is interrupted and never holds one write transaction for hours; ``progress(done, total)``
+    is called after each batch.
+    """
     tag = encoder.version.tag
     tk = embeddings.tokenizer().version
     encoded = 0
@@ -427,7 +512,11 @@ def ensure_embeddings(session: Session, encoder: Encoder) -> int:
             )
             .order_by(col(model.id))
         ).all()
-        for chunk in _chunks([int(i) for i in stale_ids if i is not None], 256):
+        todo = [int(i) for i in stale_ids if i is not None]
+        for done, chunk in enumerate(_chunks(todo, 256), start=1):
             items = session.exec(select(model).where(col(model.id).in_(chunk))).all()
             encoded += store(session, list(items), encoder)  # type: ignore[arg-type]
+            session.commit()
+            if progress is not None:
+                progress(min(done * 256, len(todo)), len(todo))
     return encoded

@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -26,6 +27,8 @@ class Profile(SQLModel, table=True):
             name="kind",
         ),
         CheckConstraint("availability IN ('full_time','part_time','remote')", name="availability"),
+        # Bulk imports look people up by name and phone to refuse duplicates.
+        Index("ix_profile_name_phone", "name", "contact_phone"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))

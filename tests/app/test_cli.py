@@ -1,0 +1,133 @@
+"""The command line on both databases: init, users, import, index, audit."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.auth.models import Account
+from app.cli import main
+from app.config import get_settings
+from app.counties.models import County
+from app.db import make_engine
+from app.profiles.models import Profile
+from tests.conftest import BACKENDS, Databases
+
+HEADER = "姓名,类型,单位,职称,专长,服务方式,手机号\n"
+
+
+@pytest.fixture(params=BACKENDS)
+def env(
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    url = databases.new(request.param)
+    monkeypatch.setenv("XIANGCAI_DATABASE_URL", url)
+    monkeypatch.setenv("XIANGCAI_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def count(url: str, model: type) -> int:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s:
+            return int(s.exec(select(func.count()).select_from(model)).one())
+    finally:
+        engine.dispose()
+
+
+def test_init_is_idempotent(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    assert main(["init"]) == 0
+    assert count(env, County) == 60
+    assert "县级行政区 60 个" in capsys.readouterr().out
+
+
+def test_users_create(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    assert (
+        main(
+            [
+                "users",
+                "create",
+                "--username",
+                "tongyu",
+                "--password",
+                "Abcdef123",
+                "--role",
+                "county",
+                "--county",
+                "220822",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "users",
+                "create",
+                "--username",
+                "tongyu",
+                "--password",
+                "Abcdef123",
+                "--role",
+                "county",
+                "--county",
+                "220822",
+            ]
+        )
+        == 1
+    )  # taken
+    assert (
+        main(["users", "create", "--username", "x", "--password", "Abcdef123", "--role", "admin"])
+        == 2
+    )  # too short a username
+    assert (
+        main(
+            [
+                "users",
+                "create",
+                "--username",
+                "nocounty",
+                "--password",
+                "Abcdef123",
+                "--role",
+                "county",
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "该用户名已被使用" in err
+    assert "县局账号必须指定所属县" in err
+    assert count(env, Account) == 1
+
+
+def test_import_and_index(env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["init"])
+    good = tmp_path / "good.csv"
+    good.write_text(
+        HEADER + "李春明,专家,吉林农业大学,教授,人参连作障碍,兼职,13900000001\n"
+        "王海燕,科研人员,吉林省农业科学院,研究员,苏打盐渍土改良,全职,13900000002\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "赵一,巫师,吉林大学,教授,玉米,兼职,13900000003\n", encoding="utf-8")
+    assert main(["import", "profiles", str(bad)]) == 1
+    assert "第 2 行 [kind]" in capsys.readouterr().out
+    assert count(env, Profile) == 0
+    assert main(["import", "profiles", str(good)]) == 0
+    assert count(env, Profile) == 2
+    assert main(["import", "profiles", str(tmp_path / "missing.csv")]) == 2
+    assert main(["index", "rebuild"]) == 0
+    assert "索引已重建：2 份档案" in capsys.readouterr().out
+    assert main(["index", "reencode"]) == 0  # everything is current: nothing to encode
+    assert "编码 0 条记录" in capsys.readouterr().out
+    assert main(["audit", "verify"]) == 0
