@@ -107,6 +107,8 @@ class Matcher:
         self._saved_seq = -1
         # While the dense index is rebuilt in the background: the profiles changed meanwhile.
         self._dirty: set[int] | None = None
+        # The last background rebuild started by sync; a shutdown meanwhile saves the old index.
+        self.rebuild_thread: threading.Thread | None = None
 
     @property
     def model_version(self) -> str:
@@ -194,9 +196,10 @@ class Matcher:
                 self._dirty.update(profile_ids)
             elif self.corpus.dense.needs_rebuild:
                 self._dirty = set()
-                threading.Thread(
+                self.rebuild_thread = threading.Thread(
                     target=self.rebuild_dense, name="dense-rebuild", daemon=True
-                ).start()
+                )
+                self.rebuild_thread.start()
 
     def rebuild_dense(self) -> None:
         """Re-choose exact or IVF for the current size, off the request path.
