@@ -580,7 +580,7 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
     head = (
         f"Machine: {info['cpu']}, {info['memory']}; Python {info['python']}, "
         f"faiss {info['faiss']}, numpy {info['numpy']}. Encoder `{ENCODER}` (the default), "
-        "single-threaded; FAISS with its default 2 OpenMP threads in the service. Runs: "
+        "single-threaded; FAISS on one OpenMP thread in the service (searches and IVF training). Runs: "
         + "; ".join(
             f"{label(r['size'])}/{r['db']} {r['machine']['date']} (load after {r['load_after']})"
             for r in order

@@ -151,52 +151,27 @@ def _transition(
     return result
 
 
-@router.post("/{placement_id}/accept", response_model=PlacementPublic)
-def accept(
-    session: SessionDep,
-    actor: ParticipantActor,
-    placement_id: IdPath,
-    idem: IdempotencyDep,
-    data: TransitionIn | None = None,
-) -> PlacementPublic:
-    """人才接受推荐。"""
-    return _transition(session, actor, idem, placement_id, "accept", data.note if data else None)
+def _simple_transition(action: str, summary: str) -> None:
+    """Register ``POST /{id}/<action>`` for a step that takes an optional note."""
+
+    def endpoint(
+        session: SessionDep,
+        actor: ParticipantActor,
+        placement_id: IdPath,
+        idem: IdempotencyDep,
+        data: TransitionIn | None = None,
+    ) -> PlacementPublic:
+        return _transition(session, actor, idem, placement_id, action, data.note if data else None)
+
+    endpoint.__name__ = endpoint.__qualname__ = action
+    endpoint.__doc__ = summary
+    router.post(f"/{{placement_id}}/{action}", response_model=PlacementPublic)(endpoint)
 
 
-@router.post("/{placement_id}/decline", response_model=PlacementPublic)
-def decline(
-    session: SessionDep,
-    actor: ParticipantActor,
-    placement_id: IdPath,
-    idem: IdempotencyDep,
-    data: TransitionIn | None = None,
-) -> PlacementPublic:
-    """人才婉拒推荐。"""
-    return _transition(session, actor, idem, placement_id, "decline", data.note if data else None)
-
-
-@router.post("/{placement_id}/start", response_model=PlacementPublic)
-def start(
-    session: SessionDep,
-    actor: ParticipantActor,
-    placement_id: IdPath,
-    idem: IdempotencyDep,
-    data: TransitionIn | None = None,
-) -> PlacementPublic:
-    """县局确认开始服务。"""
-    return _transition(session, actor, idem, placement_id, "start", data.note if data else None)
-
-
-@router.post("/{placement_id}/complete", response_model=PlacementPublic)
-def complete(
-    session: SessionDep,
-    actor: ParticipantActor,
-    placement_id: IdPath,
-    idem: IdempotencyDep,
-    data: TransitionIn | None = None,
-) -> PlacementPublic:
-    """县局确认服务完成（须已有服务记录）。"""
-    return _transition(session, actor, idem, placement_id, "complete", data.note if data else None)
+_simple_transition("accept", "人才接受推荐。")
+_simple_transition("decline", "人才婉拒推荐。")
+_simple_transition("start", "县局确认开始服务。")
+_simple_transition("complete", "县局确认服务完成（须已有服务记录）。")
 
 
 @router.post("/{placement_id}/cancel", response_model=PlacementPublic)

@@ -12,6 +12,7 @@ from app.cli import main
 from app.config import get_settings
 from app.counties.models import County
 from app.db import make_engine
+from app.matches.models import ProfileEmbedding
 from app.profiles.models import Profile
 from tests.conftest import BACKENDS, Databases
 
@@ -130,4 +131,20 @@ def test_import_and_index(env: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "索引已重建：2 份档案" in capsys.readouterr().out
     assert main(["index", "reencode"]) == 0  # everything is current: nothing to encode
     assert "编码 0 条记录" in capsys.readouterr().out
+    # Rows made by another model are re-encoded with the configured one, and only those.
+    engine = make_engine(env)
+    try:
+        with Session(engine) as s:
+            row = s.exec(select(ProfileEmbedding)).first()
+            assert row is not None
+            current_tag, row.model_tag = row.model_tag, "other/384/0000000000000000"
+            s.add(row)
+            s.commit()
+        assert main(["index", "reencode"]) == 0
+        out = capsys.readouterr()
+        assert "编码 1 条记录" in out.out and "1/1" in out.err
+        with Session(engine) as s:
+            assert set(s.exec(select(ProfileEmbedding.model_tag)).all()) == {current_tag}
+    finally:
+        engine.dispose()
     assert main(["audit", "verify"]) == 0
