@@ -42,6 +42,7 @@ def _instrument() -> None:
     from matching.corpus import ProfileCorpus
     from matching.index import DenseIndex
     from matching.lexical import LexicalIndex
+    from matching.table import ProfileTable
 
     for name in ("_load_snapshot", "_build_corpus", "ensure_embeddings", "_load_open_needs"):
         setattr(engine, name, _timed(name, getattr(engine, name)))
@@ -50,6 +51,7 @@ def _instrument() -> None:
         (ProfileCorpus, "load", "corpus_load"),
         (DenseIndex, "build", "dense_build"),
         (LexicalIndex, "build", "lexical_build"),
+        (ProfileTable, "build", "table_build"),
     ):
         setattr(cls, name, classmethod(_timed(label, getattr(cls, name).__func__)))
     engine.Matcher.save = _timed("snapshot_save", engine.Matcher.save)  # type: ignore[method-assign]

@@ -118,9 +118,8 @@ class Matcher:
 
     @classmethod
     def start(cls, settings: Settings, engine: Engine) -> "Matcher":
-        # One FAISS thread: a query on the exact 100k index took 9.6 ms on one thread and
-        # 15.9 ms on two on this 2-core machine (docs/matching.md); requests run in parallel.
-        faiss.omp_set_num_threads(1)
+        # The start-up build (IVF training above 200k profiles) uses every core: nothing else
+        # runs yet. Request threads and background rebuilds use one (see ``sync``).
         embeddings.use_encoder(settings.encoder)
         encoder = embeddings.current_encoder()
         tokenizer = embeddings.tokenizer()
@@ -171,6 +170,11 @@ class Matcher:
 
     def sync(self, session: Session) -> None:
         """Apply every profile and need change committed since the last call."""
+        # Every request path starts here. One FAISS thread per request thread: an exact query
+        # at 100k took 9.6 ms on one thread and 15.9 ms on two on a 2-core machine
+        # (docs/matching.md), and requests run in parallel. OpenMP's thread count belongs to
+        # the calling thread, so it is set here, in the thread that will search, not once.
+        faiss.omp_set_num_threads(1)
         latest = _latest_seq(session)
         if latest <= self.applied_seq:
             return
@@ -207,6 +211,7 @@ class Matcher:
         The new index is trained from a copy of the vectors while requests go on using the old
         one; the profiles changed in the meantime are carried over before the swap.
         """
+        faiss.omp_set_num_threads(1)  # requests go on meanwhile: leave them a core
         if self._dirty is None:
             with self._sync_lock:
                 self._dirty = set()
@@ -397,10 +402,11 @@ def _build_corpus(session: Session, encoder: Encoder, tokenizer_version: str) ->
     """
     dim = encoder.version.dim
     expected = int(session.exec(select(func.count()).select_from(ProfileEmbedding)).one())
+    # Only the active profiles' vectors and terms are kept (the indexes hold nothing else), in
+    # one preallocated array handed to FAISS without a copy: at 1M x 512 every copy is 2 GB.
     vectors = np.empty((expected, dim), dtype=np.float32)
-    ids: list[int] = []
+    active_ids: list[int] = []
     docs: list[ProfileDoc] = []
-    active_rows: list[int] = []
     tokens: list[str] = []
     query = (
         sa_select(
@@ -421,11 +427,6 @@ def _build_corpus(session: Session, encoder: Encoder, tokenizer_version: str) ->
     for pid, kind, home, availability, capacity, regions, active, vector, terms in session.execute(
         query
     ):
-        row = len(ids)
-        if row == len(vectors):  # rows added since the count: grow
-            vectors = np.resize(vectors, (max(16, 2 * len(vectors)), dim))
-        vectors[row] = np.frombuffer(vector, dtype="<f4", count=dim)
-        ids.append(pid)
         # The table keeps only these attributes; texts are read per request for the shown page.
         docs.append(
             ProfileDoc(
@@ -444,15 +445,19 @@ def _build_corpus(session: Session, encoder: Encoder, tokenizer_version: str) ->
             )
         )
         if active:
-            active_rows.append(row)
+            row = len(active_ids)
+            if row == len(vectors):  # rows added since the count: grow
+                vectors = np.resize(vectors, (max(16, 2 * len(vectors)), dim))
+            vectors[row] = np.frombuffer(vector, dtype="<f4", count=dim)
+            active_ids.append(pid)
             tokens.append(terms)
     session.expunge_all()
-    ids_arr = np.asarray(ids, dtype=np.int64)
-    keep = np.asarray(active_rows, dtype=np.int64)
-    dense = DenseIndex.build(ids_arr[keep], vectors[keep], encoder.version)
+    ids_arr = np.asarray(active_ids, dtype=np.int64)
+    del active_ids
+    dense = DenseIndex.build(ids_arr, vectors[: len(ids_arr)], encoder.version)
     del vectors
     lexical = LexicalIndex.build(
-        ids_arr[keep], _StoredTokens(tokens), tokenizer_version=tokenizer_version
+        ids_arr, _StoredTokens(tokens), tokenizer_version=tokenizer_version
     )
     del tokens
     corpus = ProfileCorpus(dense, lexical, ProfileTable.build(docs))

@@ -142,7 +142,8 @@ def test_import_and_index(env: str, tmp_path: Path, capsys: pytest.CaptureFixtur
             s.commit()
         assert main(["index", "reencode"]) == 0
         out = capsys.readouterr()
-        assert "编码 1 条记录" in out.out and "1/1" in out.err
+        assert "编码 1 条记录" in out.out
+        assert "1/1" in out.err
         with Session(engine) as s:
             assert set(s.exec(select(ProfileEmbedding.model_tag)).all()) == {current_tag}
     finally:

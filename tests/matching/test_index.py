@@ -243,3 +243,16 @@ def test_vector_bytes_round_trip() -> None:
     np.testing.assert_array_equal(vectors_from_bytes(blobs, D), x)
     with pytest.raises(ValueError, match="dimension"):
         vectors_from_bytes(blobs, D + 1)
+
+
+def test_build_takes_unit_vectors_as_they_are_and_normalises_others() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.standard_normal((50, 8)).astype(np.float32) * 3
+    unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    version = ModelVersion("t", 8, "0")
+    for given in (raw, unit):
+        idx = DenseIndex.build(np.arange(50), given, version)
+        np.testing.assert_allclose(idx.vectors_for(np.arange(50)), unit, atol=1e-6)
+        scores, ids = idx.search(unit[7], 1)
+        assert ids[0, 0] == 7
+        assert abs(scores[0, 0] - 1.0) < 1e-5

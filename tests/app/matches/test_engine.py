@@ -248,9 +248,32 @@ def test_a_change_that_outgrows_the_index_starts_the_rebuild(world: Any) -> None
         matcher.sync(db)
     # The rebuild runs in its own thread (it may already have finished: four profiles).
     thread = matcher.rebuild_thread
-    assert thread is not None and thread.name == "dense-rebuild"
+    assert thread is not None
+    assert thread.name == "dense-rebuild"
     thread.join(timeout=60)
     assert not thread.is_alive()
     assert matcher.corpus.dense.kind == "ivf"
     assert len(matcher.corpus.dense) == 4
     assert len(_top(matcher, engine, need_id)) == 4
+
+
+def test_every_request_thread_searches_with_one_faiss_thread(world: Any) -> None:
+    # OpenMP's thread count belongs to the calling thread: setting it once at start-up would
+    # leave the server's worker threads on every core.
+    import threading
+
+    import faiss
+
+    engine, settings, _ = world
+    matcher = Matcher.start(settings, engine)
+    seen: list[int] = []
+
+    def request() -> None:
+        with Session(engine) as db:
+            matcher.sync(db)
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=request)
+    worker.start()
+    worker.join()
+    assert seen == [1]
