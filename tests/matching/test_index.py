@@ -94,7 +94,7 @@ def test_add_replace_remove(
 
 @pytest.mark.parametrize(
     ("threshold", "subset_max"),
-    [(10**6, 2000), (1000, 2000), (1000, 10)],  # exact index; IVF reconstruct; IVF all lists
+    [(10**6, 2000), (1000, 2000)],  # exact index; IVF reconstruct
 )
 def test_filtered_search_is_exact_for_small_allow_lists(
     data: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: int, subset_max: int
@@ -109,6 +109,23 @@ def test_filtered_search_is_exact_for_small_allow_lists(
     rs, ri = exact(xb[pick], ids[pick], xq, 10)
     np.testing.assert_array_equal(i, ri)
     np.testing.assert_allclose(s, rs, rtol=1e-5)
+
+
+def test_selective_filter_on_ivf_probes_more_lists(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    xb, ids, xq = data
+    idx = DenseIndex.build(ids, xb, VERSION, exact_threshold=1000, nprobe=4, nlist=64)
+    idx.exact_subset_max = 10  # force the selector path for 60 ids (1 %)
+    rng = np.random.default_rng(3)
+    pick = rng.choice(len(ids), 60, replace=False)
+    _, i = idx.search(xq, 10, allowed_ids=ids[pick])
+    _, ri = exact(xb[pick], ids[pick], xq, 10)
+    assert set(i.ravel().tolist()) <= set(ids[pick].tolist()) | {-1}
+    # nprobe 4 alone finds few of them; 2 x 4 / sqrt(0.01) = 80 >= 64 probes every list
+    assert recall(i, ri) == 1.0
+    unfiltered = idx._search_params(None, 1.0)
+    assert unfiltered.nprobe == 4
 
 
 def test_filtered_search_large_allow_list_on_ivf(
