@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
+
+from app.errors import not_found
 
 # Constraint names are fixed so that migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -22,6 +24,17 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def get_or_404(session: Session, model: type[_Row], key: Any, what: str, field: str = "id") -> _Row:
+    """The row of ``model`` with primary key ``key``, or a 404 naming ``what`` (Chinese)."""
+    row = session.get(model, key)
+    if row is None:
+        raise not_found(what, field=field)
+    return row
 
 
 def utcnow() -> datetime:

@@ -15,8 +15,8 @@ from app.auth.security import dummy_hash, hash_password, verify_password
 from app.common import Role
 from app.config import Settings
 from app.counties.models import County
-from app.db import utcnow
-from app.errors import AppError, not_found
+from app.db import get_or_404, utcnow
+from app.errors import AppError
 from app.profiles.models import Profile
 
 
@@ -128,10 +128,7 @@ def update_account(
 
 
 def get_account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
-        raise not_found("账号")
-    return account
+    return get_or_404(session, Account, account_id, "账号")
 
 
 def list_accounts(

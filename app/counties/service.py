@@ -8,7 +8,8 @@ from app.common import REGION_LABELS, Region
 from app.config import PROJECT_ROOT
 from app.counties.models import County
 from app.counties.schemas import CountyPublic
-from app.errors import AppError, not_found
+from app.db import get_or_404
+from app.errors import AppError
 
 COUNTIES_CSV = PROJECT_ROOT / "seed" / "jilin_counties.csv"
 
@@ -59,10 +60,7 @@ def list_counties(session: Session, *, prefecture: str | None, region: str | Non
 
 
 def get(session: Session, code: str) -> County:
-    county = session.get(County, code)
-    if county is None:
-        raise not_found("县（市、区）", field="code")
-    return county
+    return get_or_404(session, County, code, "县（市、区）", field="code")
 
 
 def require_known(session: Session, code: str | None, field: str) -> None:

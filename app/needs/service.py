@@ -10,8 +10,8 @@ from app.auth.actor import Actor
 from app.common import NeedStatus, Role, like_pattern
 from app.counties import service as counties
 from app.counties.models import County
-from app.db import utcnow
-from app.errors import AppError, conflict, forbidden, not_found
+from app.db import get_or_404, utcnow
+from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
@@ -67,10 +67,7 @@ def can_write(actor: Actor, need: Need) -> bool:
 
 
 def get(session: Session, need_id: int) -> Need:
-    need = session.get(Need, need_id)
-    if need is None:
-        raise not_found("需求")
-    return need
+    return get_or_404(session, Need, need_id, "需求")
 
 
 def get_for_read(session: Session, need_id: int, actor: Actor) -> Need:

@@ -19,8 +19,8 @@ from app.audit import service as audit
 from app.auth.actor import Actor
 from app.common import NeedStatus, Role
 from app.counties.models import County
-from app.db import utcnow
-from app.errors import AppError, conflict, forbidden, not_found
+from app.db import get_or_404, utcnow
+from app.errors import AppError, conflict, forbidden
 from app.matches import service as matches
 from app.matches.engine import Matcher
 from app.needs import service as needs
@@ -136,10 +136,7 @@ def may_report(session: Session, actor: Actor, placement: Placement) -> bool:
 
 
 def get(session: Session, placement_id: int) -> Placement:
-    placement = session.get(Placement, placement_id)
-    if placement is None:
-        raise not_found("对接记录")
-    return placement
+    return get_or_404(session, Placement, placement_id, "对接记录")
 
 
 def get_for_read(session: Session, placement_id: int, actor: Actor) -> Placement:

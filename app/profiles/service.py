@@ -11,8 +11,8 @@ from app.auth.actor import Actor
 from app.auth.models import Account
 from app.common import Role, like_pattern, mask_email, mask_phone
 from app.counties import service as counties
-from app.db import utcnow
-from app.errors import AppError, conflict, forbidden, not_found
+from app.db import get_or_404, utcnow
+from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.placements.models import CONTACT_STATUSES, OPEN_STATUSES, Placement
 from app.profiles.models import Profile, ProfileTag
@@ -110,10 +110,7 @@ def can_write(actor: Actor, profile: Profile) -> bool:
 
 
 def get(session: Session, profile_id: int) -> Profile:
-    profile = session.get(Profile, profile_id)
-    if profile is None:
-        raise not_found("人才档案")
-    return profile
+    return get_or_404(session, Profile, profile_id, "人才档案")
 
 
 def get_for_read(session: Session, profile_id: int, actor: Actor) -> Profile:
