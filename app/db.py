@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine, select
 
 from app.errors import not_found
 
@@ -35,6 +35,26 @@ def get_or_404(session: Session, model: type[_Row], key: Any, what: str, field: 
     if row is None:
         raise not_found(what, field=field)
     return row
+
+
+def page_of(
+    session: Session,
+    model: type[_Row],
+    conditions: Sequence[Any],
+    order_by: Sequence[Any],
+    page: int,
+    page_size: int,
+) -> tuple[list[_Row], int]:
+    """One page of ``model`` rows matching ``conditions`` in ``order_by`` order, and the total."""
+    total = session.exec(select(func.count()).select_from(model).where(*conditions)).one()
+    rows = session.exec(
+        select(model)
+        .where(*conditions)
+        .order_by(*order_by)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(rows), int(total)
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
@@ -22,7 +22,7 @@ from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
 from app.audit.models import AuditEvent, AuditHead
 from app.audit.schemas import AuditEventPublic
 from app.auth.actor import Actor
-from app.db import utcnow
+from app.db import page_of, utcnow
 
 _ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
 _QUEUE = "audit_pending"
@@ -249,15 +249,7 @@ def list_events(
         conditions.append(col(AuditEvent.created_at) >= since)
     if until:
         conditions.append(col(AuditEvent.created_at) < until)
-    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
-    rows = session.exec(
-        select(AuditEvent)
-        .where(*conditions)
-        .order_by(col(AuditEvent.seq).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), int(total)
+    return page_of(session, AuditEvent, conditions, [col(AuditEvent.seq).desc()], page, page_size)
 
 
 def placement_history(session: Session, placement_id: int) -> list[AuditEvent]:

@@ -15,7 +15,7 @@ from app.auth.security import dummy_hash, hash_password, verify_password
 from app.common import Role
 from app.config import Settings
 from app.counties.models import County
-from app.db import get_or_404, utcnow
+from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError
 from app.profiles.models import Profile
 
@@ -134,19 +134,12 @@ def get_account(session: Session, account_id: int) -> Account:
 def list_accounts(
     session: Session, *, role: str | None, county_code: str | None, page: int, page_size: int
 ) -> tuple[list[Account], int]:
-    query = select(Account)
-    count = select(func.count()).select_from(Account)
+    conditions: list[Any] = []
     if role:
-        query = query.where(Account.role == role)
-        count = count.where(Account.role == role)
+        conditions.append(Account.role == role)
     if county_code:
-        query = query.where(Account.county_code == county_code)
-        count = count.where(Account.county_code == county_code)
-    total = session.exec(count).one()
-    rows = session.exec(
-        query.order_by(col(Account.id)).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return list(rows), int(total)
+        conditions.append(Account.county_code == county_code)
+    return page_of(session, Account, conditions, [col(Account.id)], page, page_size)
 
 
 # --- sign-in -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from app.auth.actor import Actor
 from app.common import NeedStatus, Role, like_pattern
 from app.counties import service as counties
 from app.counties.models import County
-from app.db import get_or_404, utcnow
+from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.needs.models import Need
@@ -239,12 +239,5 @@ def list_needs(
                 col(Need.industry).like(pattern, escape="\\"),
             )
         )
-    total = session.exec(select(func.count()).select_from(Need).where(*conditions)).one()
-    rows = session.exec(
-        select(Need)
-        .where(*conditions)
-        .order_by(col(Need.created_at).desc(), col(Need.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), int(total)
+    order = [col(Need.created_at).desc(), col(Need.id).desc()]
+    return page_of(session, Need, conditions, order, page, page_size)

@@ -19,7 +19,7 @@ from app.audit import service as audit
 from app.auth.actor import Actor
 from app.common import NeedStatus, Role
 from app.counties.models import County
-from app.db import get_or_404, utcnow
+from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import service as matches
 from app.matches.engine import Matcher
@@ -491,15 +491,8 @@ def list_placements(
     session: Session, *, actor: Actor, filters: PlacementFilters, page: int, page_size: int
 ) -> tuple[Sequence[Placement], int]:
     conditions = filter_conditions(session, actor, filters)
-    total = session.exec(select(func.count()).select_from(Placement).where(*conditions)).one()
-    rows = session.exec(
-        select(Placement)
-        .where(*conditions)
-        .order_by(col(Placement.created_at).desc(), col(Placement.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return rows, int(total)
+    order = [col(Placement.created_at).desc(), col(Placement.id).desc()]
+    return page_of(session, Placement, conditions, order, page, page_size)
 
 
 def reports_of(session: Session, placement_id: int) -> Sequence[ServiceReport]:

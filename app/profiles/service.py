@@ -11,7 +11,7 @@ from app.auth.actor import Actor
 from app.auth.models import Account
 from app.common import Role, like_pattern, mask_email, mask_phone
 from app.counties import service as counties
-from app.db import get_or_404, utcnow
+from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.placements.models import CONTACT_STATUSES, OPEN_STATUSES, Placement
@@ -316,12 +316,4 @@ def list_profiles(
                 col(Profile.expertise).like(pattern, escape="\\"),
             )
         )
-    total = session.exec(select(func.count()).select_from(Profile).where(*conditions)).one()
-    rows = session.exec(
-        select(Profile)
-        .where(*conditions)
-        .order_by(col(Profile.id))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), int(total)
+    return page_of(session, Profile, conditions, [col(Profile.id)], page, page_size)
