@@ -10,10 +10,10 @@ the whole write transaction is serialised by BEGIN IMMEDIATE.
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app.audit import service as audit
 from app.auth.actor import Actor
@@ -146,25 +146,16 @@ def get_for_read(session: Session, placement_id: int, actor: Actor) -> Placement
     return placement
 
 
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
 # --- locking and counting ---------------------------------------------------------------------
 
 
-def _lock_need(session: Session, need_id: int) -> Need | None:
-    return session.exec(
-        select(Need)
-        .where(Need.id == need_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-
-
-def _lock_profile(session: Session, profile_id: int) -> Profile | None:
-    return session.exec(
-        select(Profile)
-        .where(Profile.id == profile_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+def _locked(session: Session, model: type[_Row], row_id: int) -> _Row | None:
+    """``model`` row ``row_id`` read afresh under a row lock (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers)."""
+    return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
 def _set_need_status(session: Session, need: Need, status: str, actor: Actor, why: str) -> None:
@@ -192,12 +183,12 @@ def _set_need_status(session: Session, need: Need, status: str, actor: Actor, wh
 def propose(
     session: Session, *, data: PlacementCreate, actor: Actor, matcher: Matcher, window: int
 ) -> Placement:
-    need = _lock_need(session, data.need_id)
+    need = _locked(session, Need, data.need_id)
     if need is None:
         raise AppError(404, "not_found", "需求不存在", field="need_id")
     if not needs.can_write(actor, need):
         raise forbidden("只能为本县的需求推荐人选")
-    profile = _lock_profile(session, data.profile_id)
+    profile = _locked(session, Profile, data.profile_id)
     if profile is None:
         raise AppError(404, "not_found", "人才档案不存在", field="profile_id")
     if need.status != NeedStatus.open:
@@ -288,8 +279,8 @@ def transition(
             raise forbidden("无权操作该对接记录")
         raise forbidden(f"当前角色不能{ACTION_LABELS[action]}该对接")
     # Lock in the fixed order (need, profile), then re-read the placement under the locks.
-    need = _lock_need(session, peek.need_id)
-    profile = _lock_profile(session, peek.profile_id)
+    need = _locked(session, Need, peek.need_id)
+    profile = _locked(session, Profile, peek.profile_id)
     placement = session.exec(
         select(Placement)
         .where(Placement.id == placement_id)
