@@ -146,7 +146,9 @@ def seen_by_county(session: Session, *, profile_id: int, county_code: str) -> bo
 
 def has_any_for_need(session: Session, need_id: int) -> bool:
     """Whether any placement, in any state, names this need (it can then no longer be deleted)."""
-    return session.exec(select(Placement.id).where(Placement.need_id == need_id)).first() is not None
+    return (
+        session.exec(select(Placement.id).where(Placement.need_id == need_id)).first() is not None
+    )
 
 
 def has_any_for_profile(session: Session, profile_id: int) -> bool:
