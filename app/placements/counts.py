@@ -1,6 +1,6 @@
 """What placements say about people and needs: the one place that counts them.
 
-Status groups (DOMAIN.md): accepted and active placements hold a place (a person's capacity, a
+Status groups: accepted and active placements hold a place (a person's capacity, a
 need's headcount); proposed, accepted and active ones are still under way; once a person has
 accepted, the county of the placement may see their contact details. Every other feature asks
 this module instead of querying the placement table itself.
@@ -146,7 +146,9 @@ def seen_by_county(session: Session, *, profile_id: int, county_code: str) -> bo
 
 def has_any_for_need(session: Session, need_id: int) -> bool:
     """Whether any placement, in any state, names this need (it can then no longer be deleted)."""
-    return session.exec(select(Placement.id).where(Placement.need_id == need_id)).first() is not None
+    return (
+        session.exec(select(Placement.id).where(Placement.need_id == need_id)).first() is not None
+    )
 
 
 def has_any_for_profile(session: Session, profile_id: int) -> bool:

@@ -25,6 +25,7 @@ from app.matches import service as matches
 from app.matches.engine import Matcher
 from app.needs import service as needs
 from app.needs.models import Need
+from app.placements import counts
 from app.placements.models import LIVE_STATUSES, OPEN_STATUSES, Placement, ServiceReport
 from app.placements.schemas import (
     STATUS_LABELS,
@@ -35,7 +36,6 @@ from app.placements.schemas import (
     ReportCreate,
     ReportPublic,
 )
-from app.profiles import service as profiles
 from app.profiles.models import Profile
 
 # action -> (states it may start from, state it leads to)
@@ -216,7 +216,7 @@ def propose(
             field="profile_id",
             placement_id=live,
         )
-    if profiles.open_placements(session, profile.id) >= profile.capacity:
+    if counts.open_count_of_profile(session, profile.id) >= profile.capacity:
         raise conflict("capacity_reached", "该人才的服务容量已满，不能再推荐", field="profile_id")
 
     found = matches.provenance(session, matcher, need=need, profile_id=profile.id, window=window)
@@ -301,13 +301,13 @@ def transition(
     if action == "accept":
         assert profile.id is not None
         assert need.id is not None
-        if profiles.open_placements(session, profile.id) >= profile.capacity:
+        if counts.open_count_of_profile(session, profile.id) >= profile.capacity:
             raise conflict(
                 "capacity_reached", "服务容量已满，不能再接受新的对接", field="profile_id"
             )
         if (
             need.status != NeedStatus.open
-            or needs.open_placements(session, need.id) >= need.headcount
+            or counts.open_count_of_need(session, need.id) >= need.headcount
         ):
             raise conflict("need_full", "该需求已满员或已关闭", field="need_id")
     if action == "complete":
@@ -341,12 +341,12 @@ def transition(
         context={"reason": reason} if reason else None,
     )
     assert need.id is not None
-    if action == "accept" and needs.open_placements(session, need.id) >= need.headcount:
+    if action == "accept" and counts.open_count_of_need(session, need.id) >= need.headcount:
         _set_need_status(
             session, need, NeedStatus.filled, actor, f"placement {placement.id} accepted"
         )
     if action == "cancel" and was_open and need.status == NeedStatus.filled:
-        if needs.open_placements(session, need.id) < need.headcount:
+        if counts.open_count_of_need(session, need.id) < need.headcount:
             _set_need_status(
                 session, need, NeedStatus.open, actor, f"placement {placement.id} cancelled"
             )

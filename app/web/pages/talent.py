@@ -13,6 +13,7 @@ from app.counties import service as counties
 from app.db import SessionDep
 from app.matches import service as matches
 from app.needs import service as needs
+from app.placements import counts
 from app.placements import service as placements
 from app.placements.schemas import PlacementFilters
 from app.profiles import service as profiles
@@ -62,8 +63,8 @@ def workbench(request: Request, session: SessionDep, viewer: TalentViewer) -> Re
             "title": "我的工作台",
             "profile": profile,
             "pending": [p for p in mine if p.status == "proposed"],
-            "ongoing": [p for p in mine if p.status in ("accepted", "active")],
-            "finished": [p for p in mine if p.status not in ("proposed", "accepted", "active")],
+            "ongoing": [p for p in mine if p.status in counts.OPEN_STATUSES],
+            "finished": [p for p in mine if p.status not in counts.LIVE_STATUSES],
         },
     )
 
