@@ -22,6 +22,7 @@ from app.common import (
 from app.db import SessionDep
 from app.idempotency.service import IdempotencyDep
 from app.placements import export, service
+from app.placements.history import placement_history
 from app.placements.schemas import (
     CancelIn,
     PlacementCreate,
@@ -207,6 +208,4 @@ def list_reports(session: SessionDep, actor: AnyActor, placement_id: IdPath) -> 
 def history(session: SessionDep, actor: AnyActor, placement_id: IdPath) -> list[AuditEventPublic]:
     """对接的完整历史（审计事件，含服务记录）。"""
     service.get_for_read(session, placement_id, actor)
-    return [
-        audit_service.to_public(e) for e in audit_service.placement_history(session, placement_id)
-    ]
+    return [audit_service.to_public(e) for e in placement_history(session, placement_id)]

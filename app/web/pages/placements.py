@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.common import IdPath, Program, Region, Role
 from app.db import SessionDep
 from app.needs import service as needs
-from app.placements import export
+from app.placements import counts, export, history
 from app.placements import service as placements
 from app.placements.schemas import CancelIn, PlacementFilters, PlacementStatus, ReportCreate
 from app.profiles import service as profiles
@@ -134,7 +134,7 @@ def _detail(
         for action, (sources, _target) in placements.TRANSITIONS.items()
         if placement.status in sources and placements.may_act(session, actor, placement, action)
     }
-    may_report = placement.status in ("accepted", "active") and placements.may_report(
+    may_report = placement.status in counts.OPEN_STATUSES and placements.may_report(
         session, actor, placement
     )
     forms = forms or {}
@@ -249,7 +249,7 @@ def placement_history(
 ) -> Response:
     """对接的完整历史（审计事件，含服务记录），时间正序。"""
     placement = placements.get_for_read(session, placement_id, viewer.actor)
-    events = [audit.to_public(e) for e in audit.placement_history(session, placement_id)]
+    events = [audit.to_public(e) for e in history.placement_history(session, placement_id)]
     names = choices.county_names(session)
     return render(
         request,
