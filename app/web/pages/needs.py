@@ -15,7 +15,7 @@ from app.matches import service as matches
 from app.needs import service as needs
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedUpdate
-from app.placements import counts
+from app.placements import counts, queries
 from app.placements import service as placements
 from app.placements.schemas import PlacementCreate, PlacementFilters
 from app.profiles import service as profiles
@@ -163,7 +163,7 @@ def show_need(
 ) -> Response:
     """需求详情及其对接记录。"""
     need = needs.get_for_read(session, need_id, viewer.actor)
-    rows, _total = placements.list_placements(
+    rows, _total = queries.list_placements(
         session,
         actor=viewer.actor,
         filters=PlacementFilters(need_id=need_id),
@@ -176,7 +176,7 @@ def show_need(
         {
             "title": need.title,
             "need": needs.to_public(session, need),
-            "placements": [placements.to_public(session, p) for p in rows],
+            "placements": [queries.to_public(session, p) for p in rows],
             "can_write": needs.can_write(viewer.actor, need) and viewer.role == Role.county,
         },
     )
