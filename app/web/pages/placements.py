@@ -26,15 +26,7 @@ from app.web.templating import redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 PAGE_SIZE = 20
-REPORT_FIELDS = (
-    "period",
-    "service_days",
-    "trainings",
-    "problems_solved",
-    "techniques_promoted",
-    "jobs_created",
-    "text",
-)
+REPORT_FIELDS = tuple(ReportCreate.model_fields)  # period, the five outcome counts, text
 REPORT_LABELS = {f: field_label(f) for f in REPORT_FIELDS}
 REPORT_DEFAULTS = dict.fromkeys(REPORT_FIELDS[1:6], "0")
 DONE_MESSAGES = {
