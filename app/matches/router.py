@@ -8,7 +8,7 @@ from app.common import Availability, IdPath, ProfileKind, Role
 from app.db import SessionDep
 from app.errors import forbidden
 from app.matches import service
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.matches.schemas import NeedMatches, ProfileMatches, SearchIn, SearchResult
 from app.needs import service as needs
 from app.profiles import service as profiles

@@ -22,7 +22,7 @@ from app.counties.models import County
 from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import service as matches
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.models import Need
 from app.placements.models import LIVE_STATUSES, OPEN_STATUSES, Placement, ServiceReport

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from app.auth.actor import Actor
 from app.config import Settings
 from app.matches import embeddings
-from app.matches.engine import Matcher
+from app.matches import matcher as matcher_module
+from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
@@ -83,14 +84,11 @@ def test_restart_loads_the_snapshot_without_encoding(
     def no_encoding(*_a: Any, **_k: Any) -> Any:
         raise AssertionError("nothing may be encoded at a restart")
 
-    monkeypatch.setattr(embeddings, "prepare_profiles", no_encoding)
-    monkeypatch.setattr(embeddings, "prepare_needs", no_encoding)
+    monkeypatch.setattr(embeddings, "prepare", no_encoding)
     monkeypatch.setattr(Matcher, "profile_vector", no_encoding)
     calls: list[int] = []
-    import app.matches.engine as engine_module
-
-    original = engine_module._build_corpus
-    monkeypatch.setattr(engine_module, "_build_corpus", lambda *a: calls.append(1) or original(*a))
+    original = matcher_module.build_corpus
+    monkeypatch.setattr(matcher_module, "build_corpus", lambda *a: calls.append(1) or original(*a))
     again = Matcher.start(settings, engine)
     assert calls == []  # loaded from the snapshot, not rebuilt
     assert _top(again, engine, need_id) == expected
@@ -205,9 +203,7 @@ def test_index_outgrowing_its_structure_is_rebuilt_in_the_background(
     victim = _top(matcher, engine, need_id)[0]
 
     # A profile deleted while the new index is being trained must not come back in it.
-    from app.matches import engine as engine_module
-
-    real_build = engine_module.DenseIndex.build
+    real_build = matcher_module.DenseIndex.build
 
     def build_during_a_change(*args: Any, **kwargs: Any) -> Any:
         built = real_build(*args, **kwargs)
@@ -219,7 +215,7 @@ def test_index_outgrowing_its_structure_is_rebuilt_in_the_background(
             matcher.sync(db)
         return built
 
-    monkeypatch.setattr(engine_module.DenseIndex, "build", build_during_a_change)
+    monkeypatch.setattr(matcher_module.DenseIndex, "build", build_during_a_change)
     with Session(engine) as db:
         matcher.sync(db)  # nothing new: no rebuild is started by sync itself
     matcher.rebuild_dense()
