@@ -157,9 +157,8 @@ def prepare(kind: Kind[DocT], docs: Sequence[DocT], encoder: Encoder) -> dict[st
         return {}
     digests = list(unique)
     vectors = vectors_to_bytes(kind.encode(encoder, [unique[k] for k in digests]))
-    tk = tokenizer()
     return {
-        k: Prepared(v, join_tokens(kind.terms(unique[k], tk)))
+        k: Prepared(v, join_tokens(kind.terms(unique[k], tokenizer())))
         for k, v in zip(digests, vectors, strict=True)
     }
 

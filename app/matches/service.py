@@ -2,8 +2,9 @@
 
 Request-time work: bring the matcher up to date (``Matcher.sync``), take the need's query vector
 (held by the matcher for an open need), exclude people with no remaining capacity, and let the
-corpus rank; only the shown page of profiles is read from the database. Nothing here runs the model except ``search`` (one short
-query) and needs or profiles saved by a process with another model.
+corpus rank; only the shown page of profiles is read from the database. Nothing here runs the
+model except ``search`` (one short query) and needs or profiles saved by a process with another
+model.
 """
 
 from collections.abc import Iterator, Mapping
