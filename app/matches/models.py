@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
@@ -23,20 +24,25 @@ class StoredEncoding(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+def _owner_key(owner: str) -> Any:
+    """The row's id: its owner's, and deleted with it."""
+    return Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey(f"{owner}.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+
+
 class ProfileEmbedding(StoredEncoding, table=True):
     """A profile's vector and index terms, stored so that no restart or second process
     re-encodes."""
 
     __tablename__ = "profile_embedding"
 
-    profile_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("profile.id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
+    profile_id: int = _owner_key("profile")
 
 
 class NeedEmbedding(StoredEncoding, table=True):
@@ -44,11 +50,4 @@ class NeedEmbedding(StoredEncoding, table=True):
 
     __tablename__ = "need_embedding"
 
-    need_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("need.id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
+    need_id: int = _owner_key("need")
