@@ -194,7 +194,7 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
 def cmd_index_reencode(_args: argparse.Namespace) -> int:
     """Encode every profile and need not yet encoded by the configured model, in batches."""
     from app.matches import embeddings
-    from app.matches.engine import ensure_embeddings
+    from app.matches.reencode import ensure_embeddings
 
     settings = get_settings()
     embeddings.use_encoder(settings.encoder)
@@ -213,7 +213,8 @@ def cmd_index_rebuild(_args: argparse.Namespace) -> int:
     """Rebuild the matching index snapshot from the stored vectors (no encoding)."""
     import shutil
 
-    from app.matches.engine import Matcher, index_root
+    from app.matches.matcher import Matcher
+    from app.matches.snapshot import index_root
 
     settings = get_settings()
     shutil.rmtree(index_root(settings), ignore_errors=True)

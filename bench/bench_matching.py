@@ -363,7 +363,7 @@ def in_process(
     from sqlmodel import Session
 
     from app.matches import service
-    from app.matches.engine import Matcher
+    from app.matches.matcher import Matcher
     from app.needs import service as needs
     from matching.index import DenseIndex
     from matching.ranker import score_profile_pool

@@ -87,7 +87,9 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     from app.main import create_app
     from app.matches import embeddings
     from app.matches.models import NeedEmbedding, ProfileEmbedding
+    from app.needs.docs import need_doc
     from app.needs.models import Need
+    from app.profiles.docs import profile_doc
     from app.profiles.models import Profile
     from matching.evaluate import load_counties_csv
     from matching.index import DenseIndex, vectors_from_bytes
@@ -172,14 +174,14 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
             .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
             .order_by(col(Profile.id))
         ).all()
-        docs = [embeddings.profile_doc(p) for p, _ in rows]
+        docs = [profile_doc(p) for p, _ in rows]
         tags = {e.model_tag for _, e in rows}
         vectors = vectors_from_bytes([e.vector for _, e in rows], len(rows[0][1].vector) // 4)
         token_lists = [split_tokens(e.tokens) for _, e in rows]
         need_rows = session.exec(
             select(Need, NeedEmbedding).join(NeedEmbedding, col(NeedEmbedding.need_id) == Need.id)
         ).all()
-        need_docs = {n.id: embeddings.need_doc(n) for n, _ in need_rows}
+        need_docs = {n.id: need_doc(n) for n, _ in need_rows}
         need_vec = {n.id: vectors_from_bytes([e.vector], vectors.shape[1])[0] for n, e in need_rows}
         need_tok = {n.id: split_tokens(e.tokens) for n, e in need_rows}
     if tags != {model_tag}:

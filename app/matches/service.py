@@ -1,9 +1,10 @@
 """Match lists for needs, people and free text, and where a person stands on a need's list.
 
-Request-time work: bring the matcher up to date (``Matcher.sync``), read the need's stored query
-vector, exclude people with no remaining capacity, and let the corpus rank; only the shown page
-of profiles is read from the database. Nothing here runs the model except ``search`` (one short
-query) and needs or profiles saved by a process with another model.
+Request-time work: bring the matcher up to date (``Matcher.sync``), take the need's query vector
+(held by the matcher for an open need), exclude people with no remaining capacity, and let the
+corpus rank; only the shown page of profiles is read from the database. Nothing here runs the
+model except ``search`` (one short query) and needs or profiles saved by a process with another
+model.
 """
 
 from collections.abc import Iterator, Mapping
@@ -13,11 +14,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.matches import embeddings
-from app.matches.engine import Matcher
-from app.matches.models import NeedEmbedding, ProfileEmbedding
+from app.matches.matcher import Matcher
+from app.matches.models import ProfileEmbedding
 from app.matches.schemas import MatchItem, NeedMatches, ProfileMatches, SearchIn, SearchResult
+from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.placements.models import OPEN_STATUSES, Placement
+from app.profiles.docs import profile_doc
 from app.profiles.models import Profile
 from matching.types import Match, MatchFilters, NeedMatch, ProfileDoc
 
@@ -68,7 +71,7 @@ def full_profiles(session: Session) -> frozenset[int]:
 
 def _fetch_docs(session: Session, ids: list[int]) -> Mapping[int, ProfileDoc]:
     rows = session.exec(select(Profile).where(col(Profile.id).in_(ids))).all()
-    return {p.id: embeddings.profile_doc(p) for p in rows if p.id is not None}
+    return {p.id: profile_doc(p) for p in rows if p.id is not None}
 
 
 class RemainingCapacity(Mapping[int, int]):
@@ -107,9 +110,8 @@ def _ranked_for_need(
     session: Session, matcher: Matcher, need: Need, limit: int, filters: MatchFilters
 ) -> list[Match]:
     matcher.sync(session)
-    doc = embeddings.need_doc(need)
-    stored = session.get(NeedEmbedding, need.id)
-    vector, tokens = matcher.need_vector(doc, stored)
+    doc = need_doc(need)
+    vector, tokens = matcher.query_for_need(session, doc)
 
     def page_profiles(ids: list[int]) -> Mapping[int, ProfileDoc]:
         return _fetch_docs(session, ids)
@@ -153,7 +155,7 @@ def profile_matches(
     """The open needs that fit this person."""
     assert profile.id is not None
     matcher.sync(session)
-    doc = embeddings.profile_doc(profile)
+    doc = profile_doc(profile)
     vector, tokens = matcher.profile_vector(doc, session.get(ProfileEmbedding, profile.id))
     docs, vectors, token_lists = matcher.open_needs.arrays()
     found = (

@@ -13,6 +13,7 @@ from app.counties.models import County
 from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
+from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
 from app.placements import counts
@@ -112,7 +113,7 @@ def build(data: NeedCreate, *, county_code: str, created_by_id: int | None) -> N
 
 def store_embeddings(session: Session, needs: list[Need]) -> None:
     """Encode what changed, in the same transaction (deleted rows cascade away)."""
-    embeddings.store_needs(session, needs)
+    embeddings.store(session, embeddings.NEEDS, [need_doc(n) for n in needs])
 
 
 def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:

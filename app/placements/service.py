@@ -15,7 +15,7 @@ from app.common import NeedStatus
 from app.db import utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import service as matches
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.models import Need
 from app.placements import counts, locks

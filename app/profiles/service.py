@@ -15,6 +15,7 @@ from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.placements import counts
+from app.profiles.docs import profile_doc
 from app.profiles.models import Profile, ProfileTag
 from app.profiles.schemas import ContactOut, ProfileCreate, ProfilePublic, ProfileUpdate
 
@@ -166,7 +167,7 @@ def build(data: ProfileCreate, *, owner_id: int | None, created_by_id: int | Non
 
 def store_embeddings(session: Session, profiles: list[Profile]) -> None:
     """Encode what changed, in the same transaction (deleted rows cascade away)."""
-    embeddings.store_profiles(session, profiles)
+    embeddings.store(session, embeddings.PROFILES, [profile_doc(p) for p in profiles])
 
 
 def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
