@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matching.corpus import ProfileCorpus  # noqa: E402
 from matching.encoders import ModelVersion, Use3Encoder  # noqa: E402
-from matching.lexical import _resource_text  # noqa: E402
 from matching.scoring import page_to_matches  # noqa: E402
+from matching.tokenizer import _resource_text  # noqa: E402
 from matching.types import (  # noqa: E402
     PROFILE_KINDS,
     CountyInfo,

@@ -92,7 +92,7 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     from matching.corpus import ProfileCorpus
     from matching.evaluate import load_counties_csv
     from matching.index import vectors_from_bytes
-    from matching.lexical import split_tokens
+    from matching.tokenizer import split_tokens
     from matching.types import Query
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"eval-{spec}-", dir=workdir))

@@ -26,8 +26,10 @@ import numpy.typing as npt
 
 from matching.encoders import ModelVersion
 from matching.fusion import FusionWeights, default_weights
-from matching.index import DEFAULT_EXACT_THRESHOLD, DenseIndex
+from matching.index import DenseIndex
+from matching.ivf import DEFAULT_EXACT_THRESHOLD
 from matching.lexical import BM25Params, LexicalIndex
+from matching.persist import IncompatibleIndexError
 from matching.scoring import rank_needs_for_profile, score_profile_pool, take_page
 from matching.table import ProfileTable
 from matching.types import (
@@ -189,12 +191,12 @@ class ProfileCorpus:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> None:
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
         with self.lock:
-            self.dense.save(d / DENSE_FILE)
-            self.lexical.save(d / LEXICAL_FILE)
-            self.table.save(d / TABLE_FILE)
+            self.dense.save(folder / DENSE_FILE)
+            self.lexical.save(folder / LEXICAL_FILE)
+            self.table.save(folder / TABLE_FILE)
 
     @classmethod
     def load(
@@ -208,14 +210,14 @@ class ProfileCorpus:
         The three files are also checked against each other (same live ids), so a crash between
         two writes is caught too.
         """
-        from matching.persist import IncompatibleIndexError
-
-        d = Path(directory)
-        dense = DenseIndex.load(d / DENSE_FILE, model_version)
-        lexical = LexicalIndex.load(d / LEXICAL_FILE, tokenizer_version)
-        table = ProfileTable.load(d / TABLE_FILE)
+        folder = Path(directory)
+        dense = DenseIndex.load(folder / DENSE_FILE, model_version)
+        lexical = LexicalIndex.load(folder / LEXICAL_FILE, tokenizer_version)
+        table = ProfileTable.load(folder / TABLE_FILE)
         if len(dense) != len(lexical) or not np.array_equal(
             np.sort(dense.ids), np.sort(lexical.ids)
         ):
-            raise IncompatibleIndexError(f"{d}: dense and lexical indexes hold different profiles")
+            raise IncompatibleIndexError(
+                f"{folder}: dense and lexical indexes hold different profiles"
+            )
         return cls(dense, lexical, table)

@@ -20,7 +20,6 @@ from app.needs.models import Need
 from app.profiles.models import Profile
 from matching.encoders import Encoder, load_encoder
 from matching.index import vectors_to_bytes
-from matching.lexical import ChineseTokenizer, join_tokens
 from matching.text import (
     TEXT_RECIPE_VERSION,
     encode_needs,
@@ -32,6 +31,7 @@ from matching.text import (
     profile_lexical_text,
     profile_tokens,
 )
+from matching.tokenizer import ChineseTokenizer, join_tokens
 from matching.types import NeedDoc, ProfileDoc
 
 # Never reach for a model hub; models come from packages or a local directory.

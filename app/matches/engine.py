@@ -45,10 +45,11 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder
 from matching.index import DenseIndex, vectors_from_bytes
-from matching.lexical import LexicalIndex, split_tokens
+from matching.lexical import LexicalIndex
 from matching.persist import IndexFileError
 from matching.table import ProfileTable
 from matching.text import TEXT_RECIPE_VERSION
+from matching.tokenizer import split_tokens
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
 log = logging.getLogger("xiangcai.matching")

@@ -30,9 +30,10 @@ from matching.encoders import E5Encoder, Encoder, ModelVersion, Use3Encoder  # n
 from matching.evaluate import DevSet, evaluate_runs, load_counties_csv, load_dev_set  # noqa: E402
 from matching.fusion import FusionWeights, default_weights  # noqa: E402
 from matching.index import DenseIndex  # noqa: E402
-from matching.lexical import ChineseTokenizer, LexicalIndex  # noqa: E402
+from matching.lexical import LexicalIndex  # noqa: E402
 from matching.table import ProfileTable  # noqa: E402
 from matching.text import encode_needs, encode_profiles, need_tokens, profile_tokens  # noqa: E402
+from matching.tokenizer import ChineseTokenizer  # noqa: E402
 from matching.types import CountyInfo, NeedDoc, Query  # noqa: E402
 
 CACHE = Path("/tmp/xiangcai-tune")

@@ -8,9 +8,10 @@ import pytest
 from matching.corpus import ProfileCorpus
 from matching.fusion import FusionWeights, compute_signals, fuse, normalise
 from matching.index import DenseIndex
-from matching.lexical import ChineseTokenizer, LexicalIndex
+from matching.lexical import LexicalIndex
 from matching.scoring import page_to_matches
 from matching.table import ProfileTable
+from matching.tokenizer import ChineseTokenizer
 from matching.types import CountyInfo, Match, MatchFilters, NeedDoc, ProfileDoc, Query
 
 from .test_index import VERSION
