@@ -361,6 +361,8 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             if db == "sqlite":
                 shutil.copy(data_dir / "xiangcai.db", template)
         print(f"  [{db}] database ready in {time.perf_counter() - t:.0f} s", flush=True)
+        if args.prepare_only:
+            return {}
         service = start_service(env, workdir)
         try:
             actors = gather_actors(service.base)
@@ -461,6 +463,7 @@ def main() -> None:
     )
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument("--fresh", action="store_true", help="seed anew, not from the cache")
+    parser.add_argument("--prepare-only", action="store_true", help="build the databases only")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     args = parser.parse_args()
     workdir = Path(args.workdir) / "xiangcai-load"
@@ -471,6 +474,8 @@ def main() -> None:
         print(f"{label} …", flush=True)
         results[label] = run_one(db, args, workdir)
         print(results[label], flush=True)
+    if args.prepare_only:
+        return
     body = table(results, args)
     print(body)
     if not args.no_doc:

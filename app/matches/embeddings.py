@@ -22,7 +22,6 @@ from app.config import get_settings
 from app.matches.models import NeedEmbedding, ProfileEmbedding, StoredEncoding
 from matching.encoders import Encoder, FloatArray, load_encoder
 from matching.index import vectors_from_bytes, vectors_to_bytes
-from matching.lexical import ChineseTokenizer, join_tokens, split_tokens
 from matching.text import (
     TEXT_RECIPE_VERSION,
     encode_needs,
@@ -34,6 +33,7 @@ from matching.text import (
     profile_lexical_text,
     profile_tokens,
 )
+from matching.tokenizer import ChineseTokenizer, join_tokens, split_tokens
 from matching.types import NeedDoc, ProfileDoc
 
 # Never reach for a model hub; models come from packages or a local directory.

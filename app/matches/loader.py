@@ -15,8 +15,9 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder
 from matching.index import DenseIndex
-from matching.lexical import LexicalIndex, split_tokens
+from matching.lexical import LexicalIndex
 from matching.table import ProfileTable
+from matching.tokenizer import split_tokens
 from matching.types import CountyInfo, ProfileDoc
 
 CHUNK = 2000
