@@ -31,7 +31,14 @@ from app.matches.loader import build_corpus, chunks, load_counties
 from app.matches.models import NeedEmbedding, StoredEncoding
 from app.matches.open_needs import FloatArray, OpenNeeds
 from app.matches.reencode import ensure_embeddings
-from app.matches.snapshot import hash_at, index_root, latest_seq, load_snapshot, save_snapshot
+from app.matches.snapshot import (
+    hash_at,
+    index_root,
+    latest_seq,
+    load_snapshot,
+    profile_changes_since,
+    save_snapshot,
+)
 from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.profiles.docs import profile_doc
@@ -44,6 +51,13 @@ from matching.types import CountyInfo, NeedDoc, ProfileDoc
 log = logging.getLogger("xiangcai.matching")
 
 OwnerT = TypeVar("OwnerT", Profile, Need)
+
+# Replaying a profile change costs about ten times what rebuilding costs per profile (one row
+# read and one upsert against a bulk read of stored vectors), so a snapshot that lags by more
+# than an eighth of its size (a bulk import by the CLI while the service was down) is dropped
+# and the corpus rebuilt from the stored vectors instead.
+REPLAY_MIN = 2_000
+REPLAY_FRACTION = 1 / 8
 
 
 class Matcher:
@@ -96,6 +110,15 @@ class Matcher:
             if encoded:
                 log.info("encoded %d rows made by another model or never encoded", encoded)
             corpus, applied = load_snapshot(session, root, encoder, stamp)
+            if corpus is not None:
+                pending = profile_changes_since(session, applied)
+                if pending > max(REPLAY_MIN, len(corpus) * REPLAY_FRACTION):
+                    log.info(
+                        "%d profile changes since the snapshot of %d profiles: rebuilding",
+                        pending,
+                        len(corpus),
+                    )
+                    corpus = None
             rebuilt = corpus is None
             if corpus is None:
                 # The position first: changes committed while the rows are read are applied

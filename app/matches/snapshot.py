@@ -5,13 +5,20 @@ symlink ``current`` is switched to a new snapshot atomically, so a crash leaves 
 snapshot is used only when it is sound, made with the running process's stamp (model, text
 recipe, tokenizer) and taken from this database: the audit event it was current to must still
 exist with the same hash, which a restore from an older backup breaks.
+
+Several worker processes share one data directory: a file lock lets one of them write a snapshot
+(and delete the old ones) while none reads, so no process loads a directory another one is
+deleting.
 """
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import sha1
 from pathlib import Path
 
@@ -47,22 +54,44 @@ def hash_at(session: Session, seq: int) -> str | None:
     return session.exec(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
 
 
+@contextmanager
+def _locked(root: Path, mode: int) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def profile_changes_since(session: Session, seq: int) -> int:
+    """Profile events committed after audit event ``seq`` (what a restart would replay)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.seq > seq, AuditEvent.entity == "profile")
+        ).one()
+    )
+
+
 def save_snapshot(
     root: Path, corpus: ProfileCorpus, *, seq: int, seq_hash: str | None, stamp: Stamp
 ) -> None:
     """Write the corpus as current to audit event ``seq`` and point ``current`` at it."""
-    root.mkdir(parents=True, exist_ok=True)
-    snap = root / f"snap-{seq}-{uuid.uuid4().hex[:8]}"
-    corpus.save(snap)
-    state = {"applied_seq": seq, "seq_hash": seq_hash, **stamp.as_dict()}
-    (snap / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
-    link = root / "current"
-    tmp_link = root / f".current-{uuid.uuid4().hex[:8]}"
-    os.symlink(snap.name, tmp_link)
-    os.replace(tmp_link, link)
-    for old in root.glob("snap-*"):
-        if old.name != snap.name:
-            shutil.rmtree(old, ignore_errors=True)
+    with _locked(root, fcntl.LOCK_EX):
+        snap = root / f"snap-{seq}-{uuid.uuid4().hex[:8]}"
+        corpus.save(snap)
+        state = {"applied_seq": seq, "seq_hash": seq_hash, **stamp.as_dict()}
+        (snap / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+        link = root / "current"
+        tmp_link = root / f".current-{uuid.uuid4().hex[:8]}"
+        os.symlink(snap.name, tmp_link)
+        os.replace(tmp_link, link)
+        for old in root.glob("snap-*"):
+            if old.name != snap.name:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def load_snapshot(
@@ -70,6 +99,13 @@ def load_snapshot(
 ) -> tuple[ProfileCorpus | None, int]:
     """The current snapshot's corpus and the audit event it is current to, or ``(None, 0)``
     when there is none or it must not be trusted."""
+    with _locked(root, fcntl.LOCK_SH):
+        return _load(session, root, encoder, stamp)
+
+
+def _load(
+    session: Session, root: Path, encoder: Encoder, stamp: Stamp
+) -> tuple[ProfileCorpus | None, int]:
     current = root / "current"
     try:
         state = json.loads((current / STATE_FILE).read_text(encoding="utf-8"))

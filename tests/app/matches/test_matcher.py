@@ -95,6 +95,34 @@ def test_restart_loads_the_snapshot_without_encoding(
     assert _top(again, engine, need_id) == expected
 
 
+@pytest.mark.parametrize(("added", "rebuilds"), [(1, False), (4, True)])
+def test_a_snapshot_far_behind_is_rebuilt_instead_of_replayed(
+    world: Any, monkeypatch: pytest.MonkeyPatch, added: int, rebuilds: bool
+) -> None:
+    """Profiles bulk-added while the service was down: a few are replayed onto the snapshot,
+    many (here more than 3, the limit set for the test) make the start rebuild from the DB."""
+    engine, settings, need_id = world
+    Matcher.start(settings, engine).save()
+    with Session(engine) as db:
+        for i in range(added):
+            profiles.create(
+                db,
+                data=ProfileCreate(**profile_payload(name=f"新人{i}", expertise="盐碱地改良")),
+                actor=SYSTEM,
+            )
+        db.commit()
+    monkeypatch.setattr(matcher_module, "REPLAY_MIN", 3)
+    monkeypatch.setattr(matcher_module, "REPLAY_FRACTION", 0.0)
+    calls: list[int] = []
+    original = matcher_module.build_corpus
+    monkeypatch.setattr(matcher_module, "build_corpus", lambda *a: calls.append(1) or original(*a))
+    again = Matcher.start(settings, engine)
+    assert bool(calls) is rebuilds
+    assert len(again.corpus) == 3 + added
+    fresh = Matcher.start(settings.model_copy(update={"data_dir": settings.data_dir / "b"}), engine)
+    assert _top(again, engine, need_id) == _top(fresh, engine, need_id)
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncate", "foreign_state", "missing"])
 def test_damaged_or_foreign_snapshot_is_rebuilt_not_trusted(world: Any, damage: str) -> None:
     engine, settings, need_id = world
