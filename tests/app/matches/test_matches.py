@@ -223,3 +223,21 @@ def test_match_bad_input(client: TestClient, h: Any) -> None:
     assert unknown.json()["message"] == "需求不存在"
     assert client.get(f"/api/v1/needs/{nid}/matches", headers=h["lishu"]).status_code == 403
     assert client.get("/api/v1/profiles/999999/matches", headers=h["admin"]).status_code == 404
+
+
+def test_places_left_are_a_reason_before_anyone_holds_a_placement(
+    client: TestClient, h: Any
+) -> None:
+    # the reason used to appear only once somebody, anywhere, held an open placement
+    saline = add(
+        client,
+        h,
+        "王立新",
+        expertise=SALINE,
+        fields=["盐碱地改良"],
+        capacity=2,
+        hometown_county_code=None,
+    )
+    items = matches(client, h["tongyu"], need(client, h, **SALINE_NEED))
+    by_id = {i["profile_id"]: i for i in items}
+    assert "尚可承接2项服务" in by_id[saline]["reasons"]
