@@ -1,8 +1,9 @@
 """The open needs with their query vectors and terms, for a person's match list and for the
 match list of an open need."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlmodel import Session, col, select
@@ -71,16 +72,16 @@ class OpenNeeds:
         return need_id in self._held
 
     @property
-    def docs(self) -> dict[int, NeedDoc]:
-        return {i: e.doc for i, e in self._held.items()}
+    def docs(self) -> Mapping[int, NeedDoc]:
+        return _Column(self._held, "doc")
 
     @property
-    def vectors(self) -> dict[int, FloatArray]:
-        return {i: e.vector for i, e in self._held.items()}
+    def vectors(self) -> Mapping[int, FloatArray]:
+        return _Column(self._held, "vector")
 
     @property
-    def tokens(self) -> dict[int, list[str]]:
-        return {i: e.tokens for i, e in self._held.items()}
+    def tokens(self) -> Mapping[int, list[str]]:
+        return _Column(self._held, "tokens")
 
     def arrays(self) -> tuple[list[NeedDoc], FloatArray, list[list[str]]]:
         """The open needs by id: documents, vectors ``(n, dim)`` and terms."""
@@ -89,3 +90,19 @@ class OpenNeeds:
             return [], np.zeros((0, 1), np.float32), []
         matrix = np.stack([e.vector for e in entries])
         return [e.doc for e in entries], matrix, [e.tokens for e in entries]
+
+
+class _Column(Mapping[int, Any]):
+    """One attribute of every held need, by need id (a view, not a copy)."""
+
+    def __init__(self, held: dict[int, HeldNeed], attribute: str) -> None:
+        self._held, self._attribute = held, attribute
+
+    def __getitem__(self, need_id: int) -> Any:
+        return getattr(self._held[need_id], self._attribute)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
