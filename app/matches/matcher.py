@@ -29,7 +29,7 @@ from app.matches import embeddings
 from app.matches.embeddings import NEEDS, PROFILES, Kind, Stamp
 from app.matches.loader import build_corpus, chunks, load_counties
 from app.matches.models import NeedEmbedding, StoredEncoding
-from app.matches.open_needs import FloatArray, OpenNeeds
+from app.matches.open_needs import OpenNeeds
 from app.matches.reencode import ensure_embeddings
 from app.matches.snapshot import (
     hash_at,
@@ -44,7 +44,7 @@ from app.needs.models import Need
 from app.profiles.docs import profile_doc
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
-from matching.encoders import Encoder
+from matching.encoders import Encoder, FloatArray
 from matching.index import DenseIndex
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
@@ -143,7 +143,7 @@ class Matcher:
         log.info(
             "matching ready: %d profiles, %d open needs, model %s",
             len(corpus),
-            len(matcher.open_needs.docs),
+            len(matcher.open_needs),
             matcher.model_version,
         )
         return matcher

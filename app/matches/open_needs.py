@@ -1,25 +1,33 @@
-"""The open needs with their query vectors and terms, for a person's match list."""
+"""The open needs with their query vectors and terms, for a person's match list and for the
+match list of an open need."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sqlmodel import Session, col, select
 
 from app.matches.models import NeedEmbedding
 from app.needs.docs import need_doc
 from app.needs.models import Need
+from matching.encoders import FloatArray
 from matching.types import NeedDoc
 
-FloatArray = npt.NDArray[np.float32]
+
+@dataclass(frozen=True)
+class HeldNeed:
+    doc: NeedDoc
+    vector: FloatArray  # (dim,)
+    tokens: list[str]
 
 
-@dataclass
 class OpenNeeds:
-    docs: dict[int, NeedDoc] = field(default_factory=dict)
-    vectors: dict[int, FloatArray] = field(default_factory=dict)
-    tokens: dict[int, list[str]] = field(default_factory=dict)
+    """Written by ``Matcher.sync`` under its lock, read by requests without it: each need is one
+    entry replaced whole, so a reader never pairs one version's text with another's vector."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, HeldNeed] = {}
 
     @classmethod
     def load(
@@ -41,14 +49,10 @@ class OpenNeeds:
         return open_needs
 
     def put(self, doc: NeedDoc, vector: FloatArray, tokens: list[str]) -> None:
-        self.docs[doc.id] = doc
-        self.vectors[doc.id] = vector
-        self.tokens[doc.id] = tokens
+        self._held[doc.id] = HeldNeed(doc, vector, tokens)
 
     def drop(self, need_id: int) -> None:
-        self.docs.pop(need_id, None)
-        self.vectors.pop(need_id, None)
-        self.tokens.pop(need_id, None)
+        self._held.pop(need_id, None)
 
     def held(self, doc: NeedDoc) -> tuple[FloatArray, list[str]] | None:
         """The vector and terms held for exactly this need, or None.
@@ -56,12 +60,49 @@ class OpenNeeds:
         Everything held passed ``Matcher.need_vector`` (current for the matcher's stamp and the
         document held beside it), so an equal document needs no digest: same texts, same vector.
         """
-        if self.docs.get(doc.id) != doc:
+        entry = self._held.get(doc.id)
+        if entry is None or entry.doc != doc:
             return None
-        return self.vectors[doc.id], self.tokens[doc.id]
+        return entry.vector, entry.tokens
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, need_id: object) -> bool:
+        return need_id in self._held
+
+    @property
+    def docs(self) -> Mapping[int, NeedDoc]:
+        return _Column(self._held, "doc")
+
+    @property
+    def vectors(self) -> Mapping[int, FloatArray]:
+        return _Column(self._held, "vector")
+
+    @property
+    def tokens(self) -> Mapping[int, list[str]]:
+        return _Column(self._held, "tokens")
 
     def arrays(self) -> tuple[list[NeedDoc], FloatArray, list[list[str]]]:
-        ids = sorted(self.docs)
-        dim = next(iter(self.vectors.values())).shape[0] if self.vectors else 1
-        matrix = np.stack([self.vectors[i] for i in ids]) if ids else np.zeros((0, dim), np.float32)
-        return [self.docs[i] for i in ids], matrix, [self.tokens[i] for i in ids]
+        """The open needs by id: documents, vectors ``(n, dim)`` and terms."""
+        entries = [e for _, e in sorted(self._held.copy().items())]
+        if not entries:
+            return [], np.zeros((0, 1), np.float32), []
+        matrix = np.stack([e.vector for e in entries])
+        return [e.doc for e in entries], matrix, [e.tokens for e in entries]
+
+
+class _Column(Mapping[int, Any]):
+    """One attribute of every held need, by need id (a view, not a copy)."""
+
+    def __init__(self, held: dict[int, HeldNeed], attribute: str) -> None:
+        self._held, self._attribute = held, attribute
+
+    def __getitem__(self, need_id: int) -> Any:
+        return getattr(self._held[need_id], self._attribute)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)

@@ -374,4 +374,4 @@ def test_an_open_need_is_matched_with_the_vector_the_matcher_holds(
         db.commit()
     assert _top(matcher, engine, need_id) == expected
     assert looked_up == [need_id, need_id]
-    assert need_id not in matcher.open_needs.docs
+    assert need_id not in matcher.open_needs
