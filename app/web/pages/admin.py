@@ -50,7 +50,6 @@ def list_accounts(request: Request, session: SessionDep, viewer: AdminViewer) ->
             "pager": Pager(page, PAGE_SIZE, total),
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,
-            "choices": choices,
             "county_options": choices.county_options(session),
             "county_names": dict(choices.county_options(session)),
         },
@@ -64,7 +63,6 @@ def _new_form(request: Request, session: Session, form: Form, status_code: int =
         {
             "title": "新建账号",
             "form": form,
-            "choices": choices,
             "county_options": choices.county_options(session),
         },
         status_code=status_code,
@@ -119,7 +117,6 @@ def _account_page(
             "edit_form": edit,
             "password_form": forms.get("password", Form()),
             "active_form": forms.get("active", Form()),
-            "choices": choices,
             "county_options": choices.county_options(session),
         },
         status_code=status_code,
