@@ -10,7 +10,9 @@ from app.imports.schemas import ImportReport
 from app.imports.service import ImportKind, ImportRejected, run_upload
 
 
-def add_import_route(router: APIRouter, kind: ImportKind) -> None:
+def add_import_route(router: APIRouter, kind: ImportKind, *, noun: str) -> None:
+    """``noun`` names the records in the OpenAPI text (批量导入{noun})."""
+
     def import_file(
         request: Request,
         session: SessionDep,
@@ -37,6 +39,6 @@ def add_import_route(router: APIRouter, kind: ImportKind) -> None:
         response_model=ImportReport,
         name=f"import_{kind.name}",
         description=(
-            f"批量导入{kind.label}（管理员）：逐行校验；有错误时整批不导入，除非 partial=true。"
+            f"批量导入{noun}（管理员）：逐行校验；有错误时整批不导入，除非 partial=true。"
         ),
     )

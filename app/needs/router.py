@@ -34,7 +34,7 @@ def create_need(session: SessionDep, actor: WriterActor, data: NeedCreate) -> Ne
     return service.to_public(session, need)
 
 
-add_import_route(router, importing.KIND)
+add_import_route(router, importing.KIND, noun="需求")
 
 
 @router.get("", response_model=Page[NeedPublic])

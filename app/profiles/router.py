@@ -36,7 +36,7 @@ def create_profile(session: SessionDep, actor: CreatorActor, data: ProfileCreate
     return service.to_public(session, actor, profile)
 
 
-add_import_route(router, importing.KIND)
+add_import_route(router, importing.KIND, noun="人才档案")
 
 
 @router.get("", response_model=Page[ProfilePublic])
