@@ -19,8 +19,8 @@ from app.config import PROJECT_ROOT, get_settings
 from app.counties import service as counties
 from app.db import make_engine
 from app.errors import AppError, translate_errors
-from app.imports.parsing import parse
 from app.imports.schemas import ImportReport
+from app.imports.service import import_file
 from app.needs import importing as need_import
 from app.profiles import importing as profile_import
 from app.profiles.models import Profile
@@ -55,23 +55,20 @@ def _print_report(result: ImportReport) -> None:
         print(f"  …… 另有 {result.rejected_count - 50} 处错误")
 
 
+IMPORTS = {kind.name: kind for kind in (profile_import.KIND, need_import.KIND)}
+
+
 def _import_file(
     session: Session, what: str, path: Path, partial: bool, actor: Actor
 ) -> ImportReport:
-    if what == "profiles":
-        aliases, required, importer = (
-            profile_import.ALIASES,
-            profile_import.REQUIRED,
-            profile_import.import_rows,
-        )
-    else:
-        aliases, required, importer = (
-            need_import.ALIASES,
-            need_import.REQUIRED,
-            need_import.import_rows,
-        )
-    fmt, rows = parse(path.name, path.read_bytes(), aliases, required)
-    return importer(session, fmt=fmt, rows=rows, partial=partial, actor=actor, source=path.name)
+    return import_file(
+        session,
+        kind=IMPORTS[what],
+        filename=path.name,
+        data=path.read_bytes(),
+        partial=partial,
+        actor=actor,
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -287,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_index_rebuild)
 
     imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
-    imp.add_argument("what", choices=["profiles", "needs"])
+    imp.add_argument("what", choices=list(IMPORTS))
     imp.add_argument("file")
     imp.add_argument("--partial", action="store_true", help="只导入合格的行")
     imp.set_defaults(func=cmd_import)

@@ -1,8 +1,8 @@
-"""The row-by-row validation shared by the profile and need imports."""
+"""What the profile and need imports share: row-by-row validation, the write, the report."""
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import UploadFile
 from pydantic import ValidationError
@@ -68,54 +68,61 @@ def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Ch
     return Checked(good, rejected)
 
 
-def save_rows(
+@dataclass(frozen=True)
+class Batch:
+    """One parsed file on its way in, and how to take it."""
+
+    fmt: str
+    rows: list[RawRow]
+    partial: bool  # import the good rows even when others are rejected
+    actor: Actor
+    source: str  # the file's name (or its format), kept in each row's audit event
+
+
+def finish_import(
     session: Session,
+    batch: Batch,
+    good: Sequence[tuple[int, M]],
+    rejected: list[RejectedRow],
     *,
-    actor: Actor,
     entity: str,
-    rows: Sequence[int],
-    records: Sequence[Any],
+    build: Callable[[M], Any],
     snapshot: Callable[[Any], dict[str, Any]],
     store_embeddings: Callable[[Session, list[Any]], None],
-    source: str,
-) -> list[AcceptedRow]:
-    """Insert the new records of one import, with an audit event per row and their embeddings."""
-    session.add_all(records)
-    session.flush()
-    audit.record_many(
-        session,
-        actor=actor,
-        events=[
-            audit.PendingEvent(
-                action=f"{entity}.create",
-                entity=entity,
-                entity_id=record.id,
-                after=snapshot(record),
-                context={"import": source, "row": row},
-            )
-            for row, record in zip(rows, records, strict=True)
-        ],
-    )
-    store_embeddings(session, list(records))
-    return [AcceptedRow(row=row, id=r.id) for row, r in zip(rows, records, strict=True)]
-
-
-def report(
-    *,
-    fmt: str,
-    total: int,
-    accepted: list[AcceptedRow],
-    rejected: list[RejectedRow],
-    imported: bool,
-    partial: bool,
 ) -> ImportReport:
+    """Insert the good rows (one audit event each, and their embeddings) unless a rejected row
+    stops the whole file; report either way."""
+    imported = batch.partial or not rejected
+    rows = [row for row, _ in good]
+    if imported:
+        records = [build(data) for _, data in good]
+        session.add_all(records)
+        session.flush()
+        audit.record_many(
+            session,
+            actor=batch.actor,
+            events=[
+                audit.PendingEvent(
+                    action=f"{entity}.create",
+                    entity=entity,
+                    entity_id=record.id,
+                    after=snapshot(record),
+                    context={"import": batch.source, "row": row},
+                )
+                for row, record in zip(rows, records, strict=True)
+            ],
+        )
+        store_embeddings(session, records)
+        accepted = [AcceptedRow(row=row, id=r.id) for row, r in zip(rows, records, strict=True)]
+    else:
+        accepted = [AcceptedRow(row=row) for row in rows]
     return ImportReport(
-        format=fmt,
-        total=total,
+        format=batch.fmt,
+        total=len(batch.rows),
         accepted_count=len(accepted),
         rejected_count=len(rejected),
         imported=imported,
-        partial=partial,
+        partial=batch.partial,
         accepted=accepted,
         rejected=sorted(rejected, key=lambda r: r.row),
     )
@@ -133,50 +140,66 @@ def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
     return data
 
 
-class Importer(Protocol):
-    def __call__(
-        self,
-        session: Session,
-        *,
-        fmt: str,
-        rows: list[RawRow],
-        partial: bool,
-        actor: Actor,
-        source: str | None,
-    ) -> ImportReport: ...
+@dataclass(frozen=True)
+class ImportKind:
+    """What one kind of import reads (its columns) and who writes it."""
+
+    name: str  # in URLs, forms and the command line: "profiles", "needs"
+    label: str
+    aliases: Mapping[str, str]
+    required: set[str]
+    import_rows: Callable[[Session, Batch], ImportReport]
+
+
+def import_file(
+    session: Session,
+    *,
+    kind: ImportKind,
+    filename: str | None,
+    data: bytes,
+    partial: bool,
+    actor: Actor,
+) -> ImportReport:
+    """Parse, validate and (when allowed) write one file, in the caller's transaction."""
+    fmt, rows = parse(filename, data, kind.aliases, kind.required)
+    return kind.import_rows(session, Batch(fmt, rows, partial, actor, source=filename or fmt))
 
 
 def run_upload(
     session: Session,
     *,
+    kind: ImportKind,
     upload: UploadFile,
     partial: bool,
     actor: Actor,
     max_bytes: int,
-    aliases: Mapping[str, str],
-    required: set[str],
-    importer: Importer,
 ) -> ImportReport:
-    """Parse, validate and (when allowed) write an uploaded file; commits only a clean result."""
+    """Import an uploaded file; commits a result that imported, rolls back any other."""
     data = read_upload(upload, max_bytes)
-    fmt, rows = parse(upload.filename, data, aliases, required)
-    result = importer(
-        session, fmt=fmt, rows=rows, partial=partial, actor=actor, source=upload.filename
+    result = import_file(
+        session, kind=kind, filename=upload.filename, data=data, partial=partial, actor=actor
     )
-    if not result.imported:
+    if result.imported:
+        session.commit()
+    else:
         session.rollback()
-        raise rejected_error(result)
-    session.commit()
     return result
 
 
-def rejected_error(result: ImportReport) -> AppError:
-    first = result.rejected[0]
-    return AppError(
-        422,
-        "import_rejected",
-        f"共 {result.rejected_count} 处错误，未导入任何记录（第 {first.row} 行：{first.message}）",
-        field=first.field,
-        errors=[r.model_dump() for r in result.rejected],
-        extra={"report": result.model_dump()},
-    )
+class ImportRejected(AppError):
+    """The API's answer to a file with bad rows: the usual error body plus the whole report."""
+
+    def __init__(self, report: ImportReport) -> None:
+        first = report.rejected[0]
+        where = f"第 {first.row} 行：{first.message}"
+        super().__init__(
+            422,
+            "import_rejected",
+            f"共 {report.rejected_count} 处错误，未导入任何记录（{where}）",
+            field=first.field,
+            errors=[r.model_dump() for r in report.rejected],
+        )
+        self.report = report
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "report": self.report.model_dump()}

@@ -4,12 +4,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.auth.actor import Actor
 from app.common import NEED_STATUS_LABELS, PROGRAM_LABELS
 from app.counties import service as counties
-from app.imports.parsing import RawRow
-from app.imports.schemas import AcceptedRow, ImportReport
-from app.imports.service import RowError, check_rows, report, save_rows
+from app.imports.schemas import ImportReport
+from app.imports.service import Batch, ImportKind, RowError, check_rows, finish_import
 from app.matches import embeddings
 from app.needs import service
 from app.needs.docs import need_doc
@@ -72,18 +70,10 @@ def to_create(values: dict[str, Any], known: frozenset[str]) -> NeedCreate:
     return data
 
 
-def import_rows(
-    session: Session,
-    *,
-    fmt: str,
-    rows: list[RawRow],
-    partial: bool,
-    actor: Actor,
-    source: str | None,
-) -> ImportReport:
+def import_rows(session: Session, batch: Batch) -> ImportReport:
     known = counties.reference_codes()
-    checked = check_rows(rows, lambda values: to_create(values, known))
-    if checked.good and (partial or not checked.rejected):
+    checked = check_rows(batch.rows, lambda values: to_create(values, known))
+    if checked.good and (batch.partial or not checked.rejected):
         drafts = [
             service.build(d, county_code=d.county_code or "", created_by_id=None)
             for _, d in checked.good
@@ -94,34 +84,20 @@ def import_rows(
                 embeddings.NEEDS, [need_doc(n) for n in drafts], embeddings.current_encoder()
             ),
         )
-    if checked.rejected and not partial:
-        accepted = [AcceptedRow(row=row) for row, _ in checked.good]
-        return report(
-            fmt=fmt,
-            total=len(rows),
-            accepted=accepted,
-            rejected=checked.rejected,
-            imported=False,
-            partial=partial,
-        )
-    accepted = save_rows(
+    return finish_import(
         session,
-        actor=actor,
+        batch,
+        checked.good,
+        checked.rejected,
         entity="need",
-        rows=[row for row, _ in checked.good],
-        records=[
-            service.build(d, county_code=d.county_code or "", created_by_id=actor.id)
-            for _, d in checked.good
-        ],
+        build=lambda d: service.build(
+            d, county_code=d.county_code or "", created_by_id=batch.actor.id
+        ),
         snapshot=service.snapshot,
         store_embeddings=service.store_embeddings,
-        source=source or fmt,
     )
-    return report(
-        fmt=fmt,
-        total=len(rows),
-        accepted=accepted,
-        rejected=checked.rejected,
-        imported=True,
-        partial=partial,
-    )
+
+
+KIND = ImportKind(
+    name="needs", label="县域需求", aliases=ALIASES, required=REQUIRED, import_rows=import_rows
+)

@@ -10,12 +10,10 @@ from typing import Any
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from app.auth.actor import Actor
 from app.common import AVAILABILITY_LABELS, KIND_LABELS, REGION_LABELS
 from app.counties import service as counties
-from app.imports.parsing import RawRow
-from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
-from app.imports.service import RowError, check_rows, report, save_rows
+from app.imports.schemas import ImportReport, RejectedRow
+from app.imports.service import Batch, ImportKind, RowError, check_rows, finish_import
 from app.matches import embeddings
 from app.profiles import service
 from app.profiles.docs import profile_doc
@@ -116,15 +114,7 @@ def to_create(values: dict[str, Any]) -> ProfileCreate:
     return ProfileCreate.model_validate(record)
 
 
-def import_rows(
-    session: Session,
-    *,
-    fmt: str,
-    rows: list[RawRow],
-    partial: bool,
-    actor: Actor,
-    source: str | None,
-) -> ImportReport:
+def import_rows(session: Session, batch: Batch) -> ImportReport:
     known = counties.reference_codes()
 
     def convert(values: dict[str, Any]) -> ProfileCreate:
@@ -139,8 +129,8 @@ def import_rows(
             )
         return data
 
-    checked = check_rows(rows, convert)
-    if checked.good and (partial or not checked.rejected):
+    checked = check_rows(batch.rows, convert)
+    if checked.good and (batch.partial or not checked.rejected):
         # Encode before the first database access, so that a long import does not hold a
         # write transaction (on SQLite, the database) while the model runs.
         drafts = [service.build(d, owner_id=None, created_by_id=None) for _, d in checked.good]
@@ -175,36 +165,22 @@ def import_rows(
                 seen[key] = row
             good.append((row, data))
 
-    if checked.rejected and not partial:
-        accepted = [AcceptedRow(row=row) for row, _ in good]
-        return report(
-            fmt=fmt,
-            total=len(rows),
-            accepted=accepted,
-            rejected=checked.rejected,
-            imported=False,
-            partial=partial,
-        )
-
-    accepted = save_rows(
+    return finish_import(
         session,
-        actor=actor,
+        batch,
+        good,
+        checked.rejected,
         entity="profile",
-        rows=[row for row, _ in good],
-        records=[service.build(d, owner_id=None, created_by_id=actor.id) for _, d in good],
+        build=lambda d: service.build(d, owner_id=None, created_by_id=batch.actor.id),
         snapshot=service.snapshot,
         store_embeddings=service.store_embeddings,
-        source=source or fmt,
-    )
-    return report(
-        fmt=fmt,
-        total=len(rows),
-        accepted=accepted,
-        rejected=checked.rejected,
-        imported=True,
-        partial=partial,
     )
 
 
 def _duplicate(row: int, message: str) -> RejectedRow:
     return RejectedRow(row=row, field="name", column=None, code="duplicate", message=message)
+
+
+KIND = ImportKind(
+    name="profiles", label="人才档案", aliases=ALIASES, required=REQUIRED, import_rows=import_rows
+)

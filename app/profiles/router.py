@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Response
 
 from app.auth.actor import Actor
-from app.auth.policy import AdminActor, AnyActor, GuardedRoute, allow
+from app.auth.policy import AnyActor, GuardedRoute, allow
 from app.common import (
     Availability,
     CountyCodeQuery,
@@ -17,8 +17,7 @@ from app.common import (
 )
 from app.db import SessionDep
 from app.errors import not_found
-from app.imports.schemas import ImportReport
-from app.imports.service import run_upload
+from app.imports.router import add_import_route
 from app.profiles import importing, service
 from app.profiles.schemas import ProfileCreate, ProfilePublic, ProfileUpdate
 
@@ -37,25 +36,7 @@ def create_profile(session: SessionDep, actor: CreatorActor, data: ProfileCreate
     return service.to_public(session, actor, profile)
 
 
-@router.post("/import", response_model=ImportReport)
-def import_profiles(
-    request: Request,
-    session: SessionDep,
-    actor: AdminActor,
-    file: Annotated[UploadFile, File(description="CSV、JSONL 或 Excel（.xlsx）文件")],
-    partial: Annotated[bool, Query(description="为 true 时只导入合格的行")] = False,
-) -> ImportReport:
-    """批量导入人才档案（管理员）：逐行校验；有错误时整批不导入，除非 partial=true。"""
-    return run_upload(
-        session,
-        upload=file,
-        partial=partial,
-        actor=actor,
-        max_bytes=request.app.state.settings.import_max_bytes,
-        aliases=importing.ALIASES,
-        required=importing.REQUIRED,
-        importer=importing.import_rows,
-    )
+add_import_route(router, importing.KIND, noun="人才档案")
 
 
 @router.get("", response_model=Page[ProfilePublic])

@@ -14,15 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.audit.service import ACTION_LABELS
-from app.common import (
-    AVAILABILITY_LABELS,
-    KIND_LABELS,
-    NEED_STATUS_LABELS,
-    PROGRAM_LABELS,
-    REGION_LABELS,
-    ROLE_LABELS,
-)
-from app.placements.schemas import STATUS_LABELS
+from app.web import choices
 from app.web.session import (
     CSRF_FIELD,
     clear_flashes,
@@ -45,13 +37,13 @@ COMPONENT_LABELS = {
 }
 
 LABELS: dict[str, dict[str, str]] = {
-    "program": {str(k): v for k, v in PROGRAM_LABELS.items()},
-    "need_status": {str(k): v for k, v in NEED_STATUS_LABELS.items()},
-    "kind": {str(k): v for k, v in KIND_LABELS.items()},
-    "availability": {str(k): v for k, v in AVAILABILITY_LABELS.items()},
-    "region": {str(k): v for k, v in REGION_LABELS.items()},
-    "role": {str(k): v for k, v in ROLE_LABELS.items()} | {"system": "系统", "anonymous": "未登录"},
-    "placement_status": {str(k): v for k, v in STATUS_LABELS.items()},
+    "program": dict(choices.PROGRAMS),
+    "need_status": dict(choices.NEED_STATUSES),
+    "kind": dict(choices.KINDS),
+    "availability": dict(choices.AVAILABILITIES),
+    "region": dict(choices.REGIONS),
+    "role": dict(choices.ROLES) | {"system": "系统", "anonymous": "未登录"},
+    "placement_status": dict(choices.PLACEMENT_STATUSES),
     "action": ACTION_LABELS,
     "component": COMPONENT_LABELS,
 }
@@ -83,7 +75,9 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["bj"] = beijing
-templates.env.globals.update(labels=LABELS, query=_query, CSRF_FIELD=CSRF_FIELD)
+# The fixed option lists (choices.ROLES …) are the same on every page; the county lists, read
+# from the database, are passed by the pages that show them.
+templates.env.globals.update(labels=LABELS, choices=choices, query=_query, CSRF_FIELD=CSRF_FIELD)
 
 
 @dataclass(frozen=True)

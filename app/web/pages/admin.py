@@ -27,10 +27,7 @@ from app.web.templating import redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 PAGE_SIZE = 20
-IMPORTERS = {
-    "profiles": ("人才档案", profile_import),
-    "needs": ("县域需求", need_import),
-}
+IMPORTS = {kind.name: kind for kind in (profile_import.KIND, need_import.KIND)}
 SHOWN_ACCEPTED = 200
 
 
@@ -53,7 +50,6 @@ def list_accounts(request: Request, session: SessionDep, viewer: AdminViewer) ->
             "pager": Pager(page, PAGE_SIZE, total),
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,
-            "choices": choices,
             "county_options": choices.county_options(session),
             "county_names": dict(choices.county_options(session)),
         },
@@ -67,7 +63,6 @@ def _new_form(request: Request, session: Session, form: Form, status_code: int =
         {
             "title": "新建账号",
             "form": form,
-            "choices": choices,
             "county_options": choices.county_options(session),
         },
         status_code=status_code,
@@ -122,7 +117,6 @@ def _account_page(
             "edit_form": edit,
             "password_form": forms.get("password", Form()),
             "active_form": forms.get("active", Form()),
-            "choices": choices,
             "county_options": choices.county_options(session),
         },
         status_code=status_code,
@@ -137,16 +131,19 @@ def show_account(
     return _account_page(request, session, accounts.get_account(session, account_id))
 
 
-def _update(
+def _save(
     request: Request,
     session: Session,
     viewer: Viewer,
     account: Account,
-    changes: AccountUpdate,
     form_key: str,
     form: Form,
+    changes: AccountUpdate | None,
     message: str,
 ) -> Response:
+    """Apply ``changes`` (None when the form did not validate), or show the form again."""
+    if changes is None or not form.ok:
+        return _account_page(request, session, account, {form_key: form}, 422)
     saved = save(
         session,
         form,
@@ -170,9 +167,7 @@ def update_account(
     if "display_name" not in values:
         form.add("display_name", "显示名称不能为空")
     changes = form.validate(AccountUpdate, values)
-    if changes is None or not form.ok:
-        return _account_page(request, session, account, {"edit": form}, 422)
-    return _update(request, session, viewer, account, changes, "edit", form, "账号信息已保存")
+    return _save(request, session, viewer, account, "edit", form, changes, "账号信息已保存")
 
 
 @router.post("/admin/accounts/{account_id}/password")
@@ -185,12 +180,9 @@ def reset_password(
     if not form.get("password"):
         form.add("password", "请输入新密码")
     changes = form.validate(AccountUpdate, non_empty(form.values, ("password",)))
-    if changes is None or not form.ok:
-        form.values.pop("password", None)  # never echo a password back into the page
-        return _account_page(request, session, account, {"password": form}, 422)
-    return _update(
-        request, session, viewer, account, changes, "password", Form(), "密码已重置，请告知本人"
-    )
+    form.values.pop("password", None)  # never echo a password back into the page
+    message = "密码已重置，请告知本人"
+    return _save(request, session, viewer, account, "password", form, changes, message)
 
 
 @router.post("/admin/accounts/{account_id}/active")
@@ -203,7 +195,7 @@ def set_active(
     active = form.get("active") == "1"
     message = "账号已启用" if active else "账号已停用，该账号将无法登录"
     changes = AccountUpdate(active=active)
-    return _update(request, session, viewer, account, changes, "active", form, message)
+    return _save(request, session, viewer, account, "active", form, changes, message)
 
 
 # --- bulk import --------------------------------------------------------------------------------
@@ -224,9 +216,9 @@ def _import_page(
             "form": form,
             "report": report,
             "what": what,
-            "what_label": IMPORTERS[what][0] if what else None,
+            "what_label": IMPORTS[what].label if what else None,
             "shown_accepted": SHOWN_ACCEPTED,
-            "kinds": [(k, label) for k, (label, _m) in IMPORTERS.items()],
+            "kinds": [(kind.name, kind.label) for kind in IMPORTS.values()],
             "field_label": field_label,
         },
         status_code=status_code,
@@ -246,33 +238,27 @@ def import_file(
     """上传 CSV、JSONL 或 Excel，逐行校验，显示合格行与问题行。"""
     form = Form.read(data)
     what = form.get("what")
-    if what not in IMPORTERS:
+    if what not in IMPORTS:
         form.add("what", "请选择导入的内容")
     upload = upload_of(data, "file")
     if upload is None:
         form.add("file", "请选择要上传的文件")
     if upload is None or not form.ok:
         return _import_page(request, form, status_code=422)
-    module = IMPORTERS[what][1]
     file = UploadFile(
         upload.file, size=upload.size, filename=upload.filename, headers=upload.headers
     )
     try:
         report = run_upload(
             session,
+            kind=IMPORTS[what],
             upload=file,
             partial=bool(form.get("partial")),
             actor=viewer.actor,
             max_bytes=request.app.state.settings.import_max_bytes,
-            aliases=module.ALIASES,
-            required=module.REQUIRED,
-            importer=module.import_rows,
         )
     except AppError as exc:
         session.rollback()
-        if exc.code == "import_rejected":
-            rejected = ImportReport.model_validate(exc.extra["report"])
-            return _import_page(request, form, rejected, what, 422)
         form.add("file", exc.message)
         return _import_page(request, form, status_code=exc.status_code)
-    return _import_page(request, form, report, what)
+    return _import_page(request, form, report, what, 200 if report.imported else 422)

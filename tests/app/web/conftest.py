@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from app.auth.actor import Actor
 from app.config import PROJECT_ROOT, Settings
-from app.imports.parsing import parse
+from app.imports.service import import_file
 from app.main import create_app
 from app.needs import importing as need_import
 from app.profiles import importing as profile_import
@@ -63,9 +63,13 @@ def seed(engine: Engine) -> None:
             (profile_import, "demo_profiles.jsonl", SEED_PROFILES),
             (need_import, "demo_needs.jsonl", SEED_NEEDS),
         ):
-            fmt, rows = parse(name, _seed_lines(name, limit), module.ALIASES, module.REQUIRED)
-            report = module.import_rows(
-                session, fmt=fmt, rows=rows, partial=False, actor=actor, source=name
+            report = import_file(
+                session,
+                kind=module.KIND,
+                filename=name,
+                data=_seed_lines(name, limit),
+                partial=False,
+                actor=actor,
             )
             assert report.imported, report.rejected[:3]
         session.commit()
