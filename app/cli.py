@@ -19,7 +19,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.counties import service as counties
 from app.db import make_engine
 from app.errors import AppError, translate_errors
-from app.imports.parsing import parse
+from app.imports.parsing import Limits, parse
 from app.imports.schemas import ImportReport
 from app.needs import importing as need_import
 from app.profiles import importing as profile_import
@@ -70,7 +70,7 @@ def _import_file(
             need_import.REQUIRED,
             need_import.import_rows,
         )
-    fmt, rows = parse(path.name, path.read_bytes(), aliases, required)
+    fmt, rows = parse(path.name, path.read_bytes(), aliases, required, Limits.of(get_settings()))
     return importer(session, fmt=fmt, rows=rows, partial=partial, actor=actor, source=path.name)
 
 

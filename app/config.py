@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # The web session cookie is marked Secure (HTTPS only); always on in production.
     cookie_secure: bool = False
 
+    # Bulk-import limits against hostile files, checked before the work they would cost: rows
+    # (blank ones included) per file, characters per CSV/JSONL line, and what an .xlsx may
+    # inflate to in all and in its shared strings (which the reader holds in memory whole).
+    import_max_rows: int = 50_000
+    import_max_line_chars: int = 100_000
+    import_max_unzipped_bytes: int = 128 * 1024 * 1024
+    import_max_shared_strings_bytes: int = 32 * 1024 * 1024
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.config import Settings
 from app.errors import AppError, translate_errors
-from app.imports.parsing import RawRow, file_error, parse
+from app.imports.parsing import Limits, RawRow, file_error, parse
 from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
 
 M = TypeVar("M")
@@ -152,14 +153,14 @@ def run_upload(
     upload: UploadFile,
     partial: bool,
     actor: Actor,
-    max_bytes: int,
+    settings: Settings,
     aliases: Mapping[str, str],
     required: set[str],
     importer: Importer,
 ) -> ImportReport:
     """Parse, validate and (when allowed) write an uploaded file; commits only a clean result."""
-    data = read_upload(upload, max_bytes)
-    fmt, rows = parse(upload.filename, data, aliases, required)
+    data = read_upload(upload, settings.import_max_bytes)
+    fmt, rows = parse(upload.filename, data, aliases, required, Limits.of(settings))
     result = importer(
         session, fmt=fmt, rows=rows, partial=partial, actor=actor, source=upload.filename
     )

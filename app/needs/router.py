@@ -49,7 +49,7 @@ def import_needs(
         upload=file,
         partial=partial,
         actor=actor,
-        max_bytes=request.app.state.settings.import_max_bytes,
+        settings=request.app.state.settings,
         aliases=importing.ALIASES,
         required=importing.REQUIRED,
         importer=importing.import_rows,

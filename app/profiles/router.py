@@ -51,7 +51,7 @@ def import_profiles(
         upload=file,
         partial=partial,
         actor=actor,
-        max_bytes=request.app.state.settings.import_max_bytes,
+        settings=request.app.state.settings,
         aliases=importing.ALIASES,
         required=importing.REQUIRED,
         importer=importing.import_rows,

@@ -263,7 +263,7 @@ def import_file(
             upload=file,
             partial=bool(form.get("partial")),
             actor=viewer.actor,
-            max_bytes=request.app.state.settings.import_max_bytes,
+            settings=request.app.state.settings,
             aliases=module.ALIASES,
             required=module.REQUIRED,
             importer=module.import_rows,
