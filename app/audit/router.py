@@ -28,7 +28,7 @@ AuditorActor = Annotated[Actor, allow(Role.admin, Role.province)]
 @router.get("/events", response_model=Page[AuditEventPublic])
 def list_events(
     session: SessionDep,
-    _actor: AuditorActor,
+    auditor: AuditorActor,
     actor: TextQuery = None,
     entity: TextQuery = None,
     entity_id: TextQuery = None,
@@ -54,7 +54,10 @@ def list_events(
         page_size=page_size,
     )
     return Page(
-        items=[service.to_public(e) for e in rows], total=total, page=page, page_size=page_size
+        items=[service.to_public(e, reveal_contacts=auditor.role == Role.admin) for e in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
     )
 
 
