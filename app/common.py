@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
@@ -15,6 +16,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
 )
+from pydantic_core import PydanticCustomError
 
 from app.errors import label
 
@@ -204,6 +206,30 @@ def _optional_clean(value: str | None) -> str | None:
 TextQuery = Annotated[
     str | None, Query(min_length=1, max_length=100), AfterValidator(_optional_clean)
 ]
+
+# Dates and times in query strings are ISO 8601 and nothing else: pydantic alone would read
+# ``?to=0`` as 1 January 1970 and ``?since=20260101`` as a Unix timestamp. A time may be given
+# as a plain date (midnight) and with or without an offset.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be an ISO 8601 date")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATETIME.fullmatch(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 datetime")
+    return value
+
+
+DateQuery = Annotated[date | None, BeforeValidator(_iso_date)]
+DateTimeQuery = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
 
 
 class Page(BaseModel, Generic[T]):

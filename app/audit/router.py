@@ -8,7 +8,7 @@ from app.audit import service
 from app.audit.schemas import AuditEventPublic, VerifyPublic
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
-from app.common import Page, PageQuery, PageSizeQuery, Role, TextQuery
+from app.common import DateTimeQuery, Page, PageQuery, PageSizeQuery, Role, TextQuery
 from app.db import SessionDep
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -33,9 +33,9 @@ def list_events(
     entity: TextQuery = None,
     entity_id: TextQuery = None,
     action: TextQuery = None,
-    since: Annotated[datetime | None, Query(description="起始时间（含），ISO 8601")] = None,
+    since: Annotated[DateTimeQuery, Query(description="起始时间（含），ISO 8601")] = None,
     until: Annotated[
-        datetime | None, Query(description="截止时间（不含），ISO 8601；无时区时按北京时间")
+        DateTimeQuery, Query(description="截止时间（不含），ISO 8601；无时区时按北京时间")
     ] = None,
     page: PageQuery = 1,
     page_size: PageSizeQuery = 50,
