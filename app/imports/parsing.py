@@ -12,6 +12,7 @@ or the memory it bounds is spent; rows are read one at a time, blank ones counte
 import csv
 import io
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -25,10 +26,18 @@ from app.errors import AppError
 
 # Far more columns than any import has; a row reaching column XFD would otherwise be padded to
 # 16,384 cells, and a file of such rows takes minutes to walk.
-MAX_COLUMNS = 200
+MAX_COLUMNS = 50
 # An .xlsx has a dozen parts; the zip directory is parsed whole when opened, so count first.
 MAX_ZIP_MEMBERS = 1000
 _CHUNK = 64 * 1024
+# Row and cell elements, with or without a namespace prefix. The reader walks every sheet
+# once on opening (to size it) before yielding a row, so a sheet of a million rows costs
+# seconds before any row limit could stop it: count the elements in the bytes first.
+_SHEET_ELEMENT = re.compile(rb"<(?:\w{1,16}:)?(row|c|si)[\s/>]")
+_TAIL = 24
+# Cells per row allowed on average across the workbook (an import has at most 15 columns);
+# shared strings are bounded by the same number, as no more can be in use than there are cells.
+CELLS_PER_ROW = 20
 _CONTENT_TYPES = "[Content_Types].xml"
 _SHARED_STRINGS_TYPE = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
@@ -189,7 +198,8 @@ def _tabular(
         # cost minutes to walk even though each is skipped.
         if number > limits.rows + 1:
             raise too_many_rows(limits)
-        if all(_cell(c) is None for c in cells):
+        # count(None) first: a blank row padded to MAX_COLUMNS is checked at C speed.
+        if cells.count(None) == len(cells) or all(_cell(c) is None for c in cells):
             continue
         if header is None:
             header = list(cells)
@@ -260,9 +270,11 @@ def check_zip(data: bytes, limits: Limits) -> None:
         shared = _shared_strings_parts(archive)
         if sum(m.file_size for m in members if m.filename in shared) > limits.shared_strings_bytes:
             raise _xlsx_too_large(strings_message)
-        total = strings = 0
+        total = strings = rows = cells = 0
+        cells_limit = (limits.rows + 1) * CELLS_PER_ROW
         for member in members:
             with archive.open(member) as src:
+                tail = b""
                 while chunk := src.read(_CHUNK):
                     total += len(chunk)
                     if total > limits.unzipped_bytes:
@@ -271,6 +283,22 @@ def check_zip(data: bytes, limits: Limits) -> None:
                         strings += len(chunk)
                         if strings > limits.shared_strings_bytes:
                             raise _xlsx_too_large(strings_message)
+                    # A tag cut by the chunk boundary is found in the next window, once.
+                    window = tail + chunk
+                    for found in _SHEET_ELEMENT.finditer(window):
+                        if found.end() > len(tail):
+                            if found[1] == b"row":
+                                rows += 1
+                            else:
+                                cells += 1  # a cell, or a shared string (one per cell at most)
+                    tail = window[-_TAIL:]
+                    if rows > limits.rows + 1:
+                        raise too_many_rows(limits)
+                    if cells > cells_limit:
+                        raise _xlsx_too_large(
+                            f"Excel 文件的单元格或文字条目超过 {cells_limit} 个的上限，"
+                            "请删去无关的内容或拆分后分批导入"
+                        )
 
 
 def parse_xlsx(

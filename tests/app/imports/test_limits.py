@@ -190,27 +190,75 @@ def test_zip_of_many_members_is_refused(
     assert count(db, Profile) == 0
 
 
+def _blank_rows() -> bytes:
+    rows = b"".join(b'<row r="%d"/>' % n for n in range(2, 20_002))
+    return good_xlsx(rows_before_record=rows, record_row=20_002)
+
+
 @pytest.mark.parametrize(
-    "shape",
+    ("shape", "before_opening"),
     [
-        pytest.param(
-            lambda: good_xlsx(
-                rows_before_record=b"".join(b'<row r="%d"/>' % n for n in range(2, 20_002)),
-                record_row=20_002,
-            ),
-            id="blank-rows",
-        ),
-        pytest.param(lambda: good_xlsx(record_row=20_002), id="gap-of-missing-rows"),
+        # Rows that are in the file are counted in its bytes, before the reader walks them.
+        pytest.param(_blank_rows, True, id="blank-rows"),
+        # Missing rows exist only as the reader numbers them, and are counted as it does.
+        pytest.param(lambda: good_xlsx(record_row=20_002), False, id="gap-of-missing-rows"),
     ],
 )
 def test_blank_rows_count_towards_the_row_limit(
-    client: TestClient, db: Session, admin: dict[str, str], app: Any, shape: Any
+    client: TestClient,
+    db: Session,
+    admin: dict[str, str],
+    app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    shape: Any,
+    before_opening: bool,
 ) -> None:
+    if before_opening:
+        monkeypatch.setattr("openpyxl.load_workbook", _must_not_open)
     limit(app, import_max_rows=1000)
     r = upload(client, admin, "profiles", "blank.xlsx", shape())
     assert r.status_code == 413, r.json()
     assert (r.json()["code"], r.json()["field"]) == ("too_many_rows", "file")
     assert "1000 行" in r.json()["message"]
+    assert count(db, Profile) == 0
+
+
+def _must_not_open(*_args: Any, **_kwargs: Any) -> None:
+    raise AssertionError("the workbook was opened before the limits were checked")
+
+
+def test_workbook_of_too_many_cells_is_refused_before_opening(
+    client: TestClient,
+    db: Session,
+    admin: dict[str, str],
+    app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("openpyxl.load_workbook", _must_not_open)
+    limit(app, import_max_rows=100)
+    wide = b"".join(b'<row r="%d">%s</row>' % (n, b"<c/>" * 60) for n in range(2, 52))
+    r = upload(client, admin, "profiles", "wide.xlsx", xlsx(HEADERS, _row(1, 0, 12) + wide))
+    assert r.status_code == 413, r.json()
+    assert r.json()["code"] == "xlsx_too_large"
+    assert "2020 个" in r.json()["message"]
+    assert count(db, Profile) == 0
+
+
+def test_workbook_of_too_many_shared_strings_is_refused_before_opening(
+    client: TestClient,
+    db: Session,
+    admin: dict[str, str],
+    app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each small string costs the reader far more memory and time than its bytes.
+    monkeypatch.setattr("openpyxl.load_workbook", _must_not_open)
+    limit(app, import_max_rows=100)
+    strings = [*HEADERS, *(f"字{i}" for i in range(3000))]
+    r = upload(client, admin, "profiles", "strings.xlsx", xlsx(strings, _row(1, 0, 12)))
+    assert r.status_code == 413, r.json()
+    assert r.json()["code"] == "xlsx_too_large"
+    assert "2020 个" in r.json()["message"]
     assert count(db, Profile) == 0
 
 
