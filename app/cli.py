@@ -19,6 +19,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.counties import service as counties
 from app.db import make_engine
 from app.errors import AppError, translate_errors
+from app.imports.parsing import Limits
 from app.imports.schemas import ImportReport
 from app.imports.service import import_file
 from app.needs import importing as need_import
@@ -68,6 +69,7 @@ def _import_file(
         data=path.read_bytes(),
         partial=partial,
         actor=actor,
+        limits=Limits.of(get_settings()),
     )
 
 

@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
+
+from app.errors import label
 
 T = TypeVar("T")
 
 MAX_TEXT = 4000
 MAX_DB_ID = 2_147_483_647
 # C0 controls other than tab/newline/carriage return, DEL, and unpaired surrogates break
-# PostgreSQL (NUL) or display; refuse them everywhere.
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# PostgreSQL (NUL) or display. The bidirectional controls (Unicode's Bidi_Control: U+061C,
+# U+200E-U+200F, U+202A-U+202E, U+2066-U+2069) make text display in another order than it is
+# stored, and the zero-width characters (U+200B-U+200D, U+2060, U+FEFF) make two names that
+# look the same differ: refuse them all everywhere.
+_BAD_CHARS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069"
+    r"\ufeff\ud800-\udfff]"
+)
 
 
-def _no_control_chars(value: str) -> str:
+def _clean_text(value: str, where: str = "文本") -> str:
     if _BAD_CHARS.search(value):
-        raise ValueError("包含不允许的控制字符")
+        raise ValueError(f"{where}包含不允许的控制字符或不可见字符（如从右到左覆盖符、零宽字符）")
     return value
+
+
+def _no_control_chars(value: str, info: ValidationInfo) -> str:
+    return _clean_text(value, label(info.field_name))
 
 
 def _strip(value: object) -> object:
@@ -179,12 +200,36 @@ CountyCodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
 
 
 def _optional_clean(value: str | None) -> str | None:
-    return None if value is None else _no_control_chars(value)
+    return None if value is None else _clean_text(value)
 
 
 TextQuery = Annotated[
     str | None, Query(min_length=1, max_length=100), AfterValidator(_optional_clean)
 ]
+
+# Dates and times in query strings are ISO 8601 and nothing else: pydantic alone would read
+# ``?to=0`` as 1 January 1970 and ``?since=20260101`` as a Unix timestamp. A time may be given
+# as a plain date (midnight) and with or without an offset.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be an ISO 8601 date")
+    return value
+
+
+def _iso_datetime(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATETIME.fullmatch(value):
+        raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 datetime")
+    return value
+
+
+DateQuery = Annotated[date | None, BeforeValidator(_iso_date)]
+DateTimeQuery = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
 
 
 class Page(BaseModel, Generic[T]):

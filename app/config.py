@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     # Worker processes of `python -m app serve` (each holds its own model and index in memory).
     workers: int = max(1, os.cpu_count() or 1)
 
+    # Bulk-import limits against hostile files, checked before the work they would cost: rows
+    # (blank ones included) per file, characters per CSV/JSONL line, and what an .xlsx may
+    # inflate to in all and in its shared strings (which the reader holds in memory whole).
+    import_max_rows: int = 50_000
+    import_max_line_chars: int = 100_000
+    import_max_unzipped_bytes: int = 128 * 1024 * 1024
+    import_max_shared_strings_bytes: int = 32 * 1024 * 1024
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

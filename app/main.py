@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from app import openapi
 from app.audit.router import router as audit_router
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, public
@@ -73,7 +74,7 @@ def create_app(
     app.state.matcher = matcher
     install_error_handlers(app)
     idempotency.install(app)
-    for router in (
+    api_routers = (
         health_router,
         auth_router,
         counties_router,
@@ -83,8 +84,9 @@ def create_app(
         audit_router,
         stats_router,
         matches_router,
-        web_router,
-    ):
+    )
+    for router in (*api_routers, web_router):
         app.include_router(router)
+    openapi.install(app, api_routers)
     app.mount("/static", web_static, name="static")
     return app

@@ -8,7 +8,7 @@ from app.audit import service
 from app.audit.schemas import AuditEventPublic, VerifyPublic
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
-from app.common import Page, PageQuery, PageSizeQuery, Role, TextQuery
+from app.common import DateTimeQuery, Page, PageQuery, PageSizeQuery, Role, TextQuery
 from app.db import SessionDep
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -28,14 +28,14 @@ AuditorActor = Annotated[Actor, allow(Role.admin, Role.province)]
 @router.get("/events", response_model=Page[AuditEventPublic])
 def list_events(
     session: SessionDep,
-    _actor: AuditorActor,
+    auditor: AuditorActor,
     actor: TextQuery = None,
     entity: TextQuery = None,
     entity_id: TextQuery = None,
     action: TextQuery = None,
-    since: Annotated[datetime | None, Query(description="起始时间（含），ISO 8601")] = None,
+    since: Annotated[DateTimeQuery, Query(description="起始时间（含），ISO 8601")] = None,
     until: Annotated[
-        datetime | None, Query(description="截止时间（不含），ISO 8601；无时区时按北京时间")
+        DateTimeQuery, Query(description="截止时间（不含），ISO 8601；无时区时按北京时间")
     ] = None,
     page: PageQuery = 1,
     page_size: PageSizeQuery = 50,
@@ -54,7 +54,10 @@ def list_events(
         page_size=page_size,
     )
     return Page(
-        items=[service.to_public(e) for e in rows], total=total, page=page, page_size=page_size
+        items=[service.to_public(e, reveal_contacts=auditor.role == Role.admin) for e in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
     )
 
 

@@ -22,6 +22,7 @@ from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
 from app.audit.models import AuditEvent, AuditHead
 from app.audit.schemas import AuditEventPublic
 from app.auth.actor import Actor
+from app.common import mask_email, mask_phone
 from app.db import page_of, utcnow
 
 _ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
@@ -205,7 +206,34 @@ def _json(text_value: str | None) -> Any:
     return json.loads(text_value) if text_value else None
 
 
-def to_public(ev: AuditEvent) -> AuditEventPublic:
+# Contact details are masked for every reader but an administrator (keys such as
+# ``contact_phone``, ``phone``, ``email``, at any depth). Only what is shown is masked: the stored
+# payload, which the hash chain covers, is never touched.
+_CONTACT_MASKS = (("phone", mask_phone), ("email", mask_email))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _masked_item(str(key), item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _masked_item(key: str, value: Any) -> Any:
+    for suffix, mask in _CONTACT_MASKS:
+        if key.endswith(suffix) and isinstance(value, str):
+            return mask(value)
+    return _masked(value)
+
+
+def to_public(ev: AuditEvent, *, reveal_contacts: bool = False) -> AuditEventPublic:
+    """The event as shown; ``reveal_contacts`` only for administrators."""
+
+    def payload(text_value: str | None) -> Any:
+        data = _json(text_value)
+        return data if reveal_contacts else _masked(data)
+
     return AuditEventPublic(
         seq=ev.seq,
         created_at=ev.created_at,
@@ -216,9 +244,9 @@ def to_public(ev: AuditEvent) -> AuditEventPublic:
         action_label=ACTION_LABELS.get(ev.action, ev.action),
         entity=ev.entity,
         entity_id=ev.entity_id,
-        before=_json(ev.before),
-        after=_json(ev.after),
-        context=_json(ev.context),
+        before=payload(ev.before),
+        after=payload(ev.after),
+        context=payload(ev.context),
         hash=ev.hash,
         prev_hash=ev.prev_hash,
     )

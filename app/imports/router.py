@@ -26,7 +26,7 @@ def add_import_route(router: APIRouter, kind: ImportKind, *, noun: str) -> None:
             upload=file,
             partial=partial,
             actor=actor,
-            max_bytes=request.app.state.settings.import_max_bytes,
+            settings=request.app.state.settings,
         )
         if not report.imported:
             raise ImportRejected(report)

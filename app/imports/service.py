@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from app.audit import service as audit
 from app.auth.actor import Actor
+from app.config import Settings
 from app.errors import AppError, translate_errors
-from app.imports.parsing import RawRow, file_error, parse
+from app.imports.parsing import Limits, RawRow, file_error, parse
 from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
 
 M = TypeVar("M")
@@ -159,9 +160,10 @@ def import_file(
     data: bytes,
     partial: bool,
     actor: Actor,
+    limits: Limits,
 ) -> ImportReport:
     """Parse, validate and (when allowed) write one file, in the caller's transaction."""
-    fmt, rows = parse(filename, data, kind.aliases, kind.required)
+    fmt, rows = parse(filename, data, kind.aliases, kind.required, limits)
     return kind.import_rows(session, Batch(fmt, rows, partial, actor, source=filename or fmt))
 
 
@@ -172,12 +174,18 @@ def run_upload(
     upload: UploadFile,
     partial: bool,
     actor: Actor,
-    max_bytes: int,
+    settings: Settings,
 ) -> ImportReport:
     """Import an uploaded file; commits a result that imported, rolls back any other."""
-    data = read_upload(upload, max_bytes)
+    data = read_upload(upload, settings.import_max_bytes)
     result = import_file(
-        session, kind=kind, filename=upload.filename, data=data, partial=partial, actor=actor
+        session,
+        kind=kind,
+        filename=upload.filename,
+        data=data,
+        partial=partial,
+        actor=actor,
+        limits=Limits.of(settings),
     )
     if result.imported:
         session.commit()

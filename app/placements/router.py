@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,6 +9,7 @@ from app.auth.actor import Actor
 from app.auth.policy import AnyActor, GuardedRoute, allow
 from app.common import (
     CountyCodeQuery,
+    DateQuery,
     IdPath,
     Page,
     PageQuery,
@@ -49,8 +49,8 @@ def _filters(
     status: PlacementStatus | None = None,
     profile_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     need_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
-    date_from: Annotated[date | None, Query(description="推荐日期起（含）")] = None,
-    date_to: Annotated[date | None, Query(description="推荐日期止（含）")] = None,
+    date_from: Annotated[DateQuery, Query(description="推荐日期起（含），YYYY-MM-DD")] = None,
+    date_to: Annotated[DateQuery, Query(description="推荐日期止（含），YYYY-MM-DD")] = None,
 ) -> PlacementFilters:
     return PlacementFilters(
         county_code=county_code,

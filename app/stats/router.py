@@ -1,11 +1,10 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
-from app.common import Role
+from app.common import DateQuery, Role
 from app.db import SessionDep
 from app.errors import AppError
 from app.stats import service
@@ -21,10 +20,10 @@ def placement_stats(
     _actor: AuditorActor,
     group_by: GroupBy = GroupBy.county,
     date_from: Annotated[
-        date | None, Query(alias="from", description="起始日期（含，北京时间）")
+        DateQuery, Query(alias="from", description="起始日期（含，北京时间），YYYY-MM-DD")
     ] = None,
     date_to: Annotated[
-        date | None, Query(alias="to", description="截止日期（含，北京时间）")
+        DateQuery, Query(alias="to", description="截止日期（含，北京时间），YYYY-MM-DD")
     ] = None,
 ) -> PlacementStats:
     """按县、市（州）、区域、项目或月份统计对接数量与服务成效。"""

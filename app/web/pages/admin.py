@@ -255,7 +255,7 @@ def import_file(
             upload=file,
             partial=bool(form.get("partial")),
             actor=viewer.actor,
-            max_bytes=request.app.state.settings.import_max_bytes,
+            settings=request.app.state.settings,
         )
     except AppError as exc:
         session.rollback()

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from app.audit import service as audit
+from app.common import Role
 from app.db import SessionDep
 from app.stats import service as stats
 from app.stats.schemas import GroupBy, GroupStats
@@ -188,12 +189,15 @@ def events(request: Request, session: SessionDep, viewer: AuditorViewer) -> Resp
         page_size=EVENTS_PAGE_SIZE,
     )
     names = choices.county_names(session)
+    reveal = viewer.actor.role == Role.admin
     return render(
         request,
         "audit/events.html",
         {
             "title": "审计事件",
-            "events": [describe_event(audit.to_public(e), names) for e in rows],
+            "events": [
+                describe_event(audit.to_public(e, reveal_contacts=reveal), names) for e in rows
+            ],
             "pager": Pager(page, EVENTS_PAGE_SIZE, total),
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,

@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from app.auth.actor import Actor
 from app.config import PROJECT_ROOT, Settings
+from app.imports.parsing import Limits
 from app.imports.service import import_file
 from app.main import create_app
 from app.needs import importing as need_import
@@ -70,6 +71,7 @@ def seed(engine: Engine) -> None:
                 data=_seed_lines(name, limit),
                 partial=False,
                 actor=actor,
+                limits=Limits.of(Settings()),
             )
             assert report.imported, report.rejected[:3]
         session.commit()
