@@ -123,7 +123,7 @@ CASES = [
         "POST",
         "/api/v1/auth/register",
         everyone(201),
-        lambda w: {"json": {"username": f"newtalent{next(_unique)}", "password": "Abcdef123"}},
+        lambda w: {"json": {"username": f"newtalent{next(_unique)}", "password": "Nenjiang9"}},
     ),
     Case("GET", "/api/v1/auth/me", signed_in(200)),
     Case("GET", "/api/v1/accounts", {"admin": 200}),
@@ -134,7 +134,7 @@ CASES = [
         lambda w: {
             "json": {
                 "username": f"acct{next(_unique)}",
-                "password": "Abcdef123",
+                "password": "Nenjiang9",
                 "role": "province",
             }
         },
