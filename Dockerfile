@@ -32,4 +32,6 @@ VOLUME ["/var/lib/xiangcai"]
 
 # `init` applies migrations and loads the counties (idempotent); XIANGCAI_ENV=production makes
 # the service refuse to start without a real XIANGCAI_SECRET_KEY.
-CMD ["sh", "-c", "python -m app init && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers"]
+# `serve` runs XIANGCAI_WORKERS processes (default: one per core); a reverse proxy in front is
+# trusted for X-Forwarded-For only when named in XIANGCAI_TRUSTED_PROXIES.
+CMD ["sh", "-c", "python -m app init && exec python -m app serve --host 0.0.0.0 --port 8000"]

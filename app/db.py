@@ -80,12 +80,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Execution option that marks a transaction as read-only. On SQLite it begins with a plain
+# (deferred) BEGIN under ``PRAGMA query_only``, so it never takes the write lock and a write
+# attempted in it fails at once instead of upgrading the lock halfway (which WAL refuses with
+# "database is locked" as soon as another writer committed in between). PostgreSQL needs no
+# such care: its readers never block writers.
+READ_ONLY = {"xiangcai_read_only": True}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing.
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every transaction that may write.
 
     pysqlite starts transactions lazily and a read-then-write transaction can fail with
     "database is locked" when another writer got there first; taking the write lock at BEGIN
-    serialises writers, which is what the capacity checks need.
+    serialises writers, which is what the capacity checks need. Transactions marked
+    ``READ_ONLY`` (requests that only read, the access check of every request) take no lock:
+    WAL lets them read a consistent snapshot while one writer works.
     """
 
     @event.listens_for(engine, "connect")
@@ -100,11 +111,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("xiangcai_read_only"):
+            conn.exec_driver_sql("PRAGMA query_only=1")
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("PRAGMA query_only=0")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def begin_read_only(session: Session) -> None:
+    """Start the session's next transaction as read-only (no SQLite write lock).
+
+    Call it when no transaction is open; inside one it changes nothing (the transaction
+    already has its connection).
+    """
+    if not session.in_transaction():
+        session.connection(execution_options=READ_ONLY)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        # Enough connections for every worker thread of a busy process (anyio's default pool
+        # has 40): a request waiting for a connection is slower than an idle SQLite handle.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 30)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
@@ -124,9 +154,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     worker is blocked waiting for a connection or a lock held by a finished request, nothing
     frees them (a deadlock seen with fifty concurrent requests). The clean-up is a rollback of
     an already finished request, so it does not hold the loop for long.
+
+    The session of a GET (or HEAD, OPTIONS) request only reads: all its transactions are
+    ``READ_ONLY``. Other requests write in ``BEGIN IMMEDIATE`` transactions on SQLite.
     """
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
+    bind = engine.execution_options(**READ_ONLY) if request.method in SAFE_METHODS else engine
+    with Session(bind, expire_on_commit=False) as session:
         yield session
 
 

@@ -19,7 +19,7 @@ from app.counties.router import router as counties_router
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.idempotency import service as idempotency
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
 from app.placements.router import router as placements_router

@@ -307,7 +307,7 @@ def breakdown(engine: Any, matcher: Any, need_ids: list[int], n: int) -> dict[st
     from app.matches import service
     from app.needs import service as needs
     from matching import corpus as corpus_module
-    from matching import ranker
+    from matching import scoring
     from matching.corpus import ProfileCorpus
     from matching.index import DenseIndex
     from matching.lexical import LexicalIndex, LexicalScores
@@ -333,14 +333,15 @@ def breakdown(engine: Any, matcher: Any, need_ids: list[int], n: int) -> dict[st
     wrap(LexicalIndex, "score_query", "bm25_score_all")
     wrap(LexicalScores, "top", "bm25_top")
     wrap(ProfileTable, "filter_ids", "table_filter_ids")
-    wrap(ProfileCorpus, "match_need", "corpus_match")
-    # the corpus module holds its own references to the ranker's functions
+    wrap(ProfileCorpus, "search", "corpus_match")
+    # the corpus and service modules hold their own references to the functions they call
     wrap(corpus_module, "score_profile_pool", "pool_scoring")
     wrap(corpus_module, "take_page", "page_terms")
-    wrap(corpus_module, "page_to_matches", "page_reasons_and_fetch")
-    wrap(ranker, "compute_signals", "signals")
-    wrap(service, "full_profiles", "db_full_profiles")
-    wrap(service, "RemainingCapacity", "db_capacity")
+    wrap(scoring, "compute_signals", "signals")
+    wrap(service, "full_profile_ids", "db_full_profiles")
+    wrap(service, "_page_profiles", "db_page_profiles")
+    wrap(service, "remaining_capacity", "db_capacity")
+    wrap(service, "page_to_matches", "page_reasons")
     wrap(type(matcher), "sync", "sync")
     try:
         for i in range(n):
@@ -363,10 +364,11 @@ def in_process(
     from sqlmodel import Session
 
     from app.matches import service
-    from app.matches.engine import Matcher
+    from app.matches.matcher import Matcher
     from app.needs import service as needs
+    from matching.corpus import ProfileCorpus
     from matching.index import DenseIndex
-    from matching.ranker import score_profile_pool
+    from matching.types import Query
 
     out: dict[str, Any] = {}
     t = time.perf_counter()
@@ -427,19 +429,17 @@ def in_process(
     if dense.kind == "ivf":
         overlaps = []
         corpus = matcher.corpus
+        # the same lexical index and table, with the exact dense index in place of IVF
+        exact_corpus = ProfileCorpus(exact, corpus.lexical, corpus.table)
         for nid in sorted(matcher.open_needs.docs):
-            doc = matcher.open_needs.docs[nid]
-            kw = {
-                "lexical_index": corpus.lexical,
-                "table": corpus.table,
-                "counties": matcher.counties,
-                "county_code": doc.county_code,
-                "program": doc.program,
-            }
-            q, toks = matcher.open_needs.vectors[nid], matcher.open_needs.tokens[nid]
-            a = score_profile_pool(q, toks, dense_index=dense, **kw).ids[:10]  # type: ignore[arg-type]
-            b = score_profile_pool(q, toks, dense_index=exact, **kw).ids[:10]  # type: ignore[arg-type]
-            overlaps.append(len(set(a.tolist()) & set(b.tolist())) / 10)
+            query = Query.for_need(
+                matcher.open_needs.docs[nid],
+                matcher.open_needs.vectors[nid],
+                matcher.open_needs.tokens[nid],
+            )
+            a = corpus.search(query, counties=matcher.counties).ids
+            b = exact_corpus.search(query, counties=matcher.counties).ids
+            overlaps.append(len(set(a) & set(b)) / 10)
         out["fused_top10_overlap"] = float(np.mean(overlaps))
         for nprobe in (32, 128):
             dense.nprobe = nprobe
@@ -562,7 +562,6 @@ BREAKDOWN = (
     ("total", "whole service call"),
     ("sync", "apply new audit events"),
     ("db_full_profiles", "DB: people at capacity"),
-    ("db_capacity", "DB: placement counts"),
     ("corpus_match", "corpus (under its lock + page)"),
     ("pool_scoring", "candidates + fusion"),
     ("table_filter_ids", "filters → allowed/excluded ids"),
@@ -571,6 +570,10 @@ BREAKDOWN = (
     ("bm25_top", "BM25 top 100"),
     ("signals", "programme signals"),
     ("page_terms", "matched terms of the page"),
+    ("db_page_profiles", "DB: fetch of the 10 shown profiles"),
+    ("db_capacity", "DB: their remaining capacity"),
+    ("page_reasons", "reasons of the page"),
+    # runs before the page was fetched in bulk: fetch and reasons together
     ("page_reasons_and_fetch", "DB fetch of 10 profiles + reasons"),
 )
 
@@ -651,11 +654,10 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
         "|---|" + "---|" * len(order),
     ]
     for key, name in BREAKDOWN:
-        c.append(
-            f"| {name} | "
-            + " | ".join(_get(r, "in_process", "breakdown_ms", key) for r in order)
-            + " |"
-        )
+        cells = [_get(r, "in_process", "breakdown_ms", key) for r in order]
+        if all(cell == "–" for cell in cells):
+            continue  # a step no run measured (renamed since)
+        c.append(f"| {name} | " + " | ".join(cells) + " |")
     return head + "\n" + "\n".join(a + b + c)
 
 

@@ -1,4 +1,4 @@
-"""FAISS timings on this machine: exact flat IP vs IVF-Flat, single-query latency and recall.
+"""FAISS timings where it runs: exact flat IP vs IVF-Flat, single-query latency and recall.
 
 Usage: .venv/bin/python bench/bench_matching_lib_faiss.py [dim] [sizes...]
        XC_NOISE=1.0 ... for a harder, less clustered set (noise as large as the centres)

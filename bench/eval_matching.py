@@ -14,8 +14,8 @@ The single channels are scored from what the service stored (``profile_embedding
 ``need_embedding``: the same vectors and terms it ranks with): the dense channel alone is the
 cosine of the need's query vector with every active profile's vector, BM25 alone is the
 library's BM25 over the stored jieba terms of the active profiles with the need's expanded
-query terms. As a consistency check the library's ranker (``score_profile_pool``) is also run on
-the same stored data and compared with the service's lists.
+query terms. As a consistency check a ``ProfileCorpus`` built from the same stored data ranks
+every need too, and its lists are compared with the service's.
 
 Inactive profiles: five dev profiles are inactive and labelled as if active (4 of the 321
 graded pairs). The service never returns them, and the single channels here rank active profiles
@@ -87,13 +87,15 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     from app.main import create_app
     from app.matches import embeddings
     from app.matches.models import NeedEmbedding, ProfileEmbedding
+    from app.needs.docs import need_doc
     from app.needs.models import Need
+    from app.profiles.docs import profile_doc
     from app.profiles.models import Profile
+    from matching.corpus import ProfileCorpus
     from matching.evaluate import load_counties_csv
-    from matching.index import DenseIndex, vectors_from_bytes
-    from matching.lexical import LexicalIndex, split_tokens
-    from matching.ranker import score_profile_pool
-    from matching.table import ProfileTable
+    from matching.index import vectors_from_bytes
+    from matching.tokenizer import split_tokens
+    from matching.types import Query
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"eval-{spec}-", dir=workdir))
     url = sqlite_url(run_dir / "eval.db")
@@ -172,14 +174,14 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
             .join(ProfileEmbedding, col(ProfileEmbedding.profile_id) == Profile.id)
             .order_by(col(Profile.id))
         ).all()
-        docs = [embeddings.profile_doc(p) for p, _ in rows]
+        docs = [profile_doc(p) for p, _ in rows]
         tags = {e.model_tag for _, e in rows}
         vectors = vectors_from_bytes([e.vector for _, e in rows], len(rows[0][1].vector) // 4)
         token_lists = [split_tokens(e.tokens) for _, e in rows]
         need_rows = session.exec(
             select(Need, NeedEmbedding).join(NeedEmbedding, col(NeedEmbedding.need_id) == Need.id)
         ).all()
-        need_docs = {n.id: embeddings.need_doc(n) for n, _ in need_rows}
+        need_docs = {n.id: need_doc(n) for n, _ in need_rows}
         need_vec = {n.id: vectors_from_bytes([e.vector], vectors.shape[1])[0] for n, e in need_rows}
         need_tok = {n.id: split_tokens(e.tokens) for n, e in need_rows}
     if tags != {model_tag}:
@@ -197,34 +199,24 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     dense_runs: dict[int, list[int]] = {}
     bm25_runs: dict[int, list[int]] = {}
     lib_runs: dict[int, list[int]] = {}
-    lex = LexicalIndex.build(
-        ids[active].tolist(),
-        [token_lists[i] for i in np.flatnonzero(active)],
-        tokenizer_version=embeddings.tokenizer().version,
+    corpus = ProfileCorpus.build(
+        docs,
+        vectors,
+        token_lists,
+        embeddings.encoder_for(spec).version,
+        embeddings.tokenizer().version,
     )
-    version = embeddings.encoder_for(spec).version
-    dense = DenseIndex.build(ids[active], vectors[active], version)
-    table = ProfileTable.build(docs)
     counties = load_counties_csv(ROOT / "seed" / "jilin_counties.csv")
     for dev_nid, db_nid in db_of_need.items():
         q = need_vec[db_nid]
         s = np.where(active, vectors @ q, -np.inf)
         order = np.lexsort((ids, -s))[:K]
         dense_runs[dev_nid] = [dev_of_profile[int(ids[i])] for i in order]
-        got, _ = lex.search(need_tok[db_nid], K)
+        got, _ = corpus.lexical.search(need_tok[db_nid], K)
         bm25_runs[dev_nid] = [dev_of_profile[int(i)] for i in got]
-        nd = need_docs[db_nid]
-        pool = score_profile_pool(
-            q,
-            need_tok[db_nid],
-            lexical_index=lex,
-            dense_index=dense,
-            table=table,
-            counties=counties,
-            county_code=nd.county_code,
-            program=nd.program,
-        )
-        lib_runs[dev_nid] = [dev_of_profile[int(i)] for i in pool.ids[:K]]
+        query = Query.for_need(need_docs[db_nid], q, need_tok[db_nid])
+        page = corpus.search(query, counties=counties, limit=K)
+        lib_runs[dev_nid] = [dev_of_profile[i] for i in page.ids]
     same = sum(lib_runs[n] == service_runs[n] for n in service_runs)
     notes.append(f"service lists identical to the library's ranker on stored data: {same}/55")
     engine.dispose()

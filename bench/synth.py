@@ -302,8 +302,8 @@ class Generator:
         """Database rows of profiles ``start .. stop-1`` with ids from ``first_id``."""
         from app.matches import embeddings
         from matching.index import vectors_to_bytes
-        from matching.lexical import join_tokens
         from matching.text import TEXT_RECIPE_VERSION
+        from matching.tokenizer import join_tokens
         from matching.types import ProfileDoc
 
         tk_version = self.tokenizer.version

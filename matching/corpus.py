@@ -3,8 +3,9 @@
 The service holds one corpus, passes it explicitly, and calls ``upsert``/``remove`` on every
 profile create, edit, deactivation and deletion; the change is visible to the next request.
 It owns one lock: FAISS and the sparse matrices must not be read while they are being modified,
-so index reads and writes are serialised (a read is a few ms). Fetching the shown profiles and
-writing reasons happen outside the lock.
+so index reads and writes are serialised (a read is a few ms). ``search`` returns the shown page
+as plain data; fetching its profiles and writing the reasons (``page_to_matches``) happen outside
+the lock, in the caller.
 
 Persistence: ``save(directory)`` writes ``dense.faiss`` (+ ``dense.faiss.meta.json``),
 ``lexical.bin`` and ``profiles.bin``; ``load(directory, model_version, tokenizer_version)`` raises
@@ -25,25 +26,21 @@ import numpy.typing as npt
 
 from matching.encoders import ModelVersion
 from matching.fusion import FusionWeights, default_weights
-from matching.index import DEFAULT_EXACT_THRESHOLD, DenseIndex
+from matching.index import DenseIndex
+from matching.ivf import DEFAULT_EXACT_THRESHOLD
 from matching.lexical import BM25Params, LexicalIndex
-from matching.ranker import (
-    ProfileSource,
-    page_to_matches,
-    rank_needs_for_profile,
-    score_profile_pool,
-    take_page,
-)
+from matching.persist import IncompatibleIndexError
+from matching.scoring import rank_needs_for_profile, score_profile_pool, take_page
 from matching.table import ProfileTable
 from matching.types import (
     NO_FILTERS,
     CountyInfo,
-    Match,
     MatchFilters,
     NeedDoc,
     NeedMatch,
     ProfileDoc,
-    Program,
+    Query,
+    RankedPage,
 )
 
 DENSE_FILE = "dense.faiss"
@@ -133,73 +130,34 @@ class ProfileCorpus:
         return len(self.table)
 
     # ------------------------------------------------------------------ queries
-    def match_need(
-        self,
-        need: NeedDoc,
-        need_vector: npt.ArrayLike,
-        need_tokens: Sequence[str],
-        *,
-        profiles: ProfileSource,
-        counties: Mapping[str, CountyInfo],
-        weights: FusionWeights | None = None,
-        limit: int = 10,
-        filters: MatchFilters = NO_FILTERS,
-        remaining_capacity: Mapping[int, int] | None = None,
-    ) -> list[Match]:
-        """``rank_profiles_for_need`` with the index reads under the corpus lock."""
-        return self.search(
-            need.title + need.description,
-            need_vector,
-            need_tokens,
-            profiles=profiles,
-            counties=counties,
-            county_code=need.county_code,
-            program=need.program,
-            weights=weights,
-            limit=limit,
-            filters=filters,
-            remaining_capacity=remaining_capacity,
-        )
-
     def search(
         self,
-        query_text: str,
-        query_vector: npt.ArrayLike,
-        query_tokens: Sequence[str],
+        query: Query,
         *,
-        profiles: ProfileSource,
         counties: Mapping[str, CountyInfo],
-        county_code: str | None = None,
-        program: Program | None = None,
         weights: FusionWeights | None = None,
         limit: int = 10,
         filters: MatchFilters = NO_FILTERS,
-        remaining_capacity: Mapping[int, int] | None = None,
-    ) -> list[Match]:
-        """Free-text (or need) search over the corpus."""
+    ) -> RankedPage:
+        """The best ``limit`` profiles for a need or a free-text query, as a page of ids, scores
+        and matched terms; the caller fetches those profiles and writes the reasons with
+        ``page_to_matches``.
+
+        Inactive profiles, ``filters.exclude_ids`` (e.g. no capacity left) and profiles failing
+        the kind/availability filters are never returned. ``weights``: None means the dense
+        model's ``default_weights``.
+        """
         with self.lock:
             pool = score_profile_pool(
-                query_vector,
-                query_tokens,
+                query,
                 lexical_index=self.lexical,
                 dense_index=self.dense,
                 table=self.table,
                 counties=counties,
-                county_code=county_code,
-                program=program,
                 weights=weights,
                 filters=filters,
             )
-            page = take_page(pool, limit, query_tokens, self.lexical)
-        return page_to_matches(
-            page,
-            query_text=query_text,
-            profiles=profiles,
-            counties=counties,
-            county_code=county_code,
-            program=program,
-            remaining_capacity=remaining_capacity,
-        )
+            return take_page(pool, limit, query, self.lexical)
 
     def needs_for_profile(
         self,
@@ -233,12 +191,12 @@ class ProfileCorpus:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> None:
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
         with self.lock:
-            self.dense.save(d / DENSE_FILE)
-            self.lexical.save(d / LEXICAL_FILE)
-            self.table.save(d / TABLE_FILE)
+            self.dense.save(folder / DENSE_FILE)
+            self.lexical.save(folder / LEXICAL_FILE)
+            self.table.save(folder / TABLE_FILE)
 
     @classmethod
     def load(
@@ -252,14 +210,14 @@ class ProfileCorpus:
         The three files are also checked against each other (same live ids), so a crash between
         two writes is caught too.
         """
-        from matching.persist import IncompatibleIndexError
-
-        d = Path(directory)
-        dense = DenseIndex.load(d / DENSE_FILE, model_version)
-        lexical = LexicalIndex.load(d / LEXICAL_FILE, tokenizer_version)
-        table = ProfileTable.load(d / TABLE_FILE)
+        folder = Path(directory)
+        dense = DenseIndex.load(folder / DENSE_FILE, model_version)
+        lexical = LexicalIndex.load(folder / LEXICAL_FILE, tokenizer_version)
+        table = ProfileTable.load(folder / TABLE_FILE)
         if len(dense) != len(lexical) or not np.array_equal(
             np.sort(dense.ids), np.sort(lexical.ids)
         ):
-            raise IncompatibleIndexError(f"{d}: dense and lexical indexes hold different profiles")
+            raise IncompatibleIndexError(
+                f"{folder}: dense and lexical indexes hold different profiles"
+            )
         return cls(dense, lexical, table)

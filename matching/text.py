@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matching.encoders import ConcatEncoder, Encoder, FloatArray, l2_normalise
-from matching.lexical import ChineseTokenizer
+from matching.tokenizer import ChineseTokenizer
 from matching.types import NeedDoc, ProfileDoc
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")

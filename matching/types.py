@@ -5,10 +5,12 @@ The service maps its database rows to these; nothing here knows about SQL or HTT
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
+
+import numpy.typing as npt
 
 ProfileKind = Literal["expert", "researcher", "returnee", "entrepreneur", "team", "organization"]
 Availability = Literal["full_time", "part_time", "remote"]
@@ -111,3 +113,52 @@ class NeedMatch:
     score: float
     components: Mapping[str, float] = field(default_factory=lambda: _frozen_components({}))
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Query:
+    """What a ranking is asked for: a need or a free-text search.
+
+    ``vector``: ``(dim,)`` query vector; ``tokens``: the query's terms (with synonym expansion);
+    ``text``: what the reasons compare profile sentences with. ``county_code``/``program``: whose
+    programme signals apply (None for a free-text search without a county).
+    """
+
+    text: str
+    vector: npt.ArrayLike
+    tokens: Sequence[str]
+    county_code: str | None = None
+    program: Program | None = None
+
+    @classmethod
+    def for_need(cls, need: NeedDoc, vector: npt.ArrayLike, tokens: Sequence[str]) -> Query:
+        """``vector`` from ``need_dense_text(need)`` as a query, ``tokens`` from ``need_tokens``."""
+        return cls(need.title + need.description, vector, tokens, need.county_code, need.program)
+
+
+@dataclass(frozen=True, slots=True)
+class PageEntry:
+    """One shown profile of a ranking, before its reasons are written.
+
+    ``score`` and ``components`` are rounded as they are shown; ``matched_terms``: the query's
+    terms found in the profile, most specific first, with their idf in ``term_weights``.
+    """
+
+    profile_id: int
+    score: float
+    components: Mapping[str, float]
+    matched_terms: tuple[str, ...]
+    term_weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPage:
+    """The shown part of a ranking as plain data: everything its reasons need but the profiles."""
+
+    query: Query
+    entries: tuple[PageEntry, ...]
+
+    @property
+    def ids(self) -> list[int]:
+        """The shown profile ids, best first."""
+        return [e.profile_id for e in self.entries]

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.counties import service as counties
 from app.db import get_session, make_engine
 from app.main import create_app
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 
 PG_ADMIN_URL = os.environ.get(
     "XIANGCAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -250,23 +250,3 @@ def list_events(
     if until:
         conditions.append(col(AuditEvent.created_at) < until)
     return page_of(session, AuditEvent, conditions, [col(AuditEvent.seq).desc()], page, page_size)
-
-
-def placement_history(session: Session, placement_id: int) -> list[AuditEvent]:
-    """Events of the placement and of its service reports, oldest first."""
-    from app.placements.models import ServiceReport
-
-    report_ids = [
-        str(r)
-        for r in session.exec(
-            select(ServiceReport.id).where(ServiceReport.placement_id == placement_id)
-        ).all()
-    ]
-    clause = (col(AuditEvent.entity) == "placement") & (
-        col(AuditEvent.entity_id) == str(placement_id)
-    )
-    if report_ids:
-        clause = clause | (
-            (col(AuditEvent.entity) == "service_report") & col(AuditEvent.entity_id).in_(report_ids)
-        )
-    return list(session.exec(select(AuditEvent).where(clause).order_by(col(AuditEvent.seq))).all())

@@ -20,7 +20,7 @@ from app.auth.clients import client_address
 from app.auth.models import Account
 from app.auth.security import decode_access_token
 from app.common import Role
-from app.db import get_session
+from app.db import begin_read_only, get_session
 from app.errors import AppError
 
 RULE_ATTR = "__xiangcai_rule__"
@@ -42,6 +42,7 @@ def resolve_account(request: Request, session: Session, token: str | None) -> Ac
         account_id = int(claims["sub"])
     except (TypeError, ValueError):
         return None
+    begin_read_only(session)
     account = session.get(Account, account_id)
     # End the read transaction at once: the access check runs in one worker thread and the
     # endpoint in another, and a connection (on SQLite, the write lock) held across that hop

@@ -26,7 +26,7 @@ from app.auth.security import dummy_hash, hash_password, off_the_loop, verify_pa
 from app.common import Role
 from app.config import Settings
 from app.counties.models import County
-from app.db import get_or_404, page_of, utcnow
+from app.db import begin_read_only, get_or_404, page_of, utcnow
 from app.errors import AppError
 from app.profiles.models import Profile
 
@@ -288,6 +288,7 @@ def _start(session: Session, *, username: str, client: str, settings: Settings) 
         )
         session.commit()
         return _Attempt(username, client, None, reservation)
+    begin_read_only(session)
     account = session.exec(select(Account).where(Account.username == username)).first()
     session.commit()
     return _Attempt(username, client, account, reservation)

@@ -3,24 +3,25 @@
 The vectors and index terms are written in the same transaction as the profile or need, so the
 database stays the source of truth: the in-memory indexes of every service process are rebuilt
 or brought up to date from these rows without running the model again.
+
+This module takes the library's documents (``ProfileDoc``, ``NeedDoc``), never profile or need
+rows: ``app.profiles.docs`` and ``app.needs.docs`` make them.
 """
 
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.matches.models import NeedEmbedding, ProfileEmbedding
-from app.needs.models import Need
-from app.profiles.models import Profile
-from matching.encoders import Encoder, load_encoder
-from matching.index import vectors_to_bytes
-from matching.lexical import ChineseTokenizer, join_tokens
+from app.matches.models import NeedEmbedding, ProfileEmbedding, StoredEncoding
+from matching.encoders import Encoder, FloatArray, load_encoder
+from matching.index import vectors_from_bytes, vectors_to_bytes
 from matching.text import (
     TEXT_RECIPE_VERSION,
     encode_needs,
@@ -32,6 +33,7 @@ from matching.text import (
     profile_lexical_text,
     profile_tokens,
 )
+from matching.tokenizer import ChineseTokenizer, join_tokens, split_tokens
 from matching.types import NeedDoc, ProfileDoc
 
 # Never reach for a model hub; models come from packages or a local directory.
@@ -66,36 +68,45 @@ def tokenizer() -> ChineseTokenizer:
     return ChineseTokenizer()
 
 
-def profile_doc(p: Profile) -> ProfileDoc:
-    """The library's view of a profile (id 0 for one not saved yet)."""
-    return ProfileDoc(
-        id=p.id or 0,
-        kind=p.kind,  # type: ignore[arg-type]
-        name=p.name,
-        affiliation=p.affiliation,
-        title=p.title,
-        fields=tuple(p.fields),
-        expertise=p.expertise,
-        achievements=p.achievements,
-        hometown_county_code=p.hometown_county_code,
-        availability=p.availability,  # type: ignore[arg-type]
-        capacity=p.capacity,
-        preferred_regions=tuple(p.preferred_regions),  # type: ignore[arg-type]
-        active=p.active,
-    )
+# ---------------------------------------------------------------------- the one currency rule
 
 
-def need_doc(n: Need) -> NeedDoc:
-    """The library's view of a need (id 0 for one not saved yet)."""
-    return NeedDoc(
-        id=n.id or 0,
-        county_code=n.county_code,
-        program=n.program,  # type: ignore[arg-type]
-        title=n.title,
-        description=n.description,
-        industry=n.industry,
-        headcount=n.headcount,
-    )
+@dataclass(frozen=True)
+class Stamp:
+    """What a vector and its terms were made with. Stored rows and index snapshots carry one;
+    anything made with another stamp than the running process's is not current."""
+
+    model_tag: str
+    recipe: str
+    tokenizer_version: str
+
+    @classmethod
+    def of(cls, row: StoredEncoding) -> "Stamp":
+        return cls(row.model_tag, row.recipe, row.tokenizer_version)
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def stamp_for(encoder: Encoder) -> Stamp:
+    """The stamp of what this process makes with ``encoder``."""
+    return Stamp(encoder.version.tag, TEXT_RECIPE_VERSION, tokenizer().version)
+
+
+def is_current(row: StoredEncoding | None, stamp: Stamp, digest: str) -> bool:
+    """A stored row is current when it was made with this stamp from these very texts."""
+    return row is not None and Stamp.of(row) == stamp and row.text_digest == digest
+
+
+def other_stamp(table: type[StoredEncoding], stamp: Stamp) -> ColumnElement[bool]:
+    """``is_current``'s stamp half in SQL, to scan every stored row at once. The digest half
+    needs the texts: ``store`` checks it for the rows it is given."""
+    return or_(*(col(getattr(table, name)) != v for name, v in stamp.as_dict().items()))
+
+
+# ---------------------------------------------------------------------- the two kinds
+
+DocT = TypeVar("DocT", ProfileDoc, NeedDoc)
 
 
 def _digest(*texts: str) -> str:
@@ -115,40 +126,54 @@ def need_digest(doc: NeedDoc) -> str:
 
 
 @dataclass(frozen=True)
+class Kind(Generic[DocT]):
+    """Everything that differs between encoding a profile and encoding a need."""
+
+    table: type[ProfileEmbedding] | type[NeedEmbedding]
+    key: str  # the table's id column, named after the owner
+    digest: Callable[[DocT], str]
+    encode: Callable[[Encoder, Sequence[DocT]], FloatArray]
+    terms: Callable[[DocT, ChineseTokenizer], list[str]]
+
+
+PROFILES: Kind[ProfileDoc] = Kind(
+    ProfileEmbedding, "profile_id", profile_digest, encode_profiles, profile_tokens
+)
+NEEDS: Kind[NeedDoc] = Kind(NeedEmbedding, "need_id", need_digest, encode_needs, need_tokens)
+
+
+@dataclass(frozen=True)
 class Prepared:
     vector: bytes
     tokens: str
 
 
-def prepare_profiles(docs: Sequence[ProfileDoc], encoder: Encoder) -> dict[str, Prepared]:
+def prepare(kind: Kind[DocT], docs: Sequence[DocT], encoder: Encoder) -> dict[str, Prepared]:
     """Vectors and terms by text digest, each distinct text encoded once (bulk imports)."""
-    unique: dict[str, ProfileDoc] = {}
+    unique: dict[str, DocT] = {}
     for d in docs:
-        unique.setdefault(profile_digest(d), d)
+        unique.setdefault(kind.digest(d), d)
     if not unique:
         return {}
     digests = list(unique)
-    vectors = vectors_to_bytes(encode_profiles(encoder, [unique[k] for k in digests]))
-    tk = tokenizer()
+    vectors = vectors_to_bytes(kind.encode(encoder, [unique[k] for k in digests]))
     return {
-        k: Prepared(v, join_tokens(profile_tokens(unique[k], tk)))
+        k: Prepared(v, join_tokens(kind.terms(unique[k], tokenizer())))
         for k, v in zip(digests, vectors, strict=True)
     }
 
 
-def prepare_needs(docs: Sequence[NeedDoc], encoder: Encoder) -> dict[str, Prepared]:
-    unique: dict[str, NeedDoc] = {}
-    for d in docs:
-        unique.setdefault(need_digest(d), d)
-    if not unique:
-        return {}
-    digests = list(unique)
-    vectors = vectors_to_bytes(encode_needs(encoder, [unique[k] for k in digests]))
-    tk = tokenizer()
-    return {
-        k: Prepared(v, join_tokens(need_tokens(unique[k], tk)))
-        for k, v in zip(digests, vectors, strict=True)
-    }
+def stored_or_encoded(
+    kind: Kind[DocT], doc: DocT, row: StoredEncoding | None, encoder: Encoder, stamp: Stamp
+) -> tuple[FloatArray, list[str]]:
+    """The row's vector ``(dim,)`` and terms when it is current, else encoded in memory (a row
+    written by a process with another model); nothing is stored."""
+    if row is not None and is_current(row, stamp, kind.digest(doc)):
+        vector, tokens = row.vector, row.tokens
+    else:
+        ready = next(iter(prepare(kind, [doc], encoder).values()))
+        vector, tokens = ready.vector, ready.tokens
+    return vectors_from_bytes([vector], encoder.version.dim)[0], split_tokens(tokens)
 
 
 def remember_prepared(session: Session, prepared: dict[str, Prepared]) -> None:
@@ -156,76 +181,36 @@ def remember_prepared(session: Session, prepared: dict[str, Prepared]) -> None:
     session.info.setdefault(_PREPARED, {}).update(prepared)
 
 
-def _current(row: ProfileEmbedding | NeedEmbedding | None, tag: str, digest: str) -> bool:
-    return (
-        row is not None
-        and row.model_tag == tag
-        and row.recipe == TEXT_RECIPE_VERSION
-        and row.tokenizer_version == tokenizer().version
-        and row.text_digest == digest
-    )
-
-
-def _store(
-    session: Session,
-    docs: Sequence[ProfileDoc] | Sequence[NeedDoc],
-    *,
-    model: type[ProfileEmbedding] | type[NeedEmbedding],
-    key: str,
-    digest: Callable[[Any], str],
-    prepare: Callable[[Sequence[Any], Encoder], dict[str, Prepared]],
-    encoder: Encoder,
+def store(
+    session: Session, kind: Kind[DocT], docs: Sequence[DocT], encoder: Encoder | None = None
 ) -> int:
-    tag = encoder.version.tag
+    """Write current rows for these documents of flushed profiles or needs; returns how many
+    were encoded (the others were current already or prepared before the transaction)."""
+    encoder = encoder or current_encoder()
+    stamp = stamp_for(encoder)
     ids = [d.id for d in docs]
-    column = getattr(model, key)
+    column = getattr(kind.table, kind.key)
     existing: dict[int, Any] = {
-        getattr(e, key): e
+        getattr(e, kind.key): e
         for start in range(0, len(ids), 500)
-        for e in session.exec(select(model).where(col(column).in_(ids[start : start + 500]))).all()
+        for e in session.exec(
+            select(kind.table).where(col(column).in_(ids[start : start + 500]))
+        ).all()
     }
-    digests = {d.id: digest(d) for d in docs}
-    stale = [d for d in docs if not _current(existing.get(d.id), tag, digests[d.id])]
+    digests = {d.id: kind.digest(d) for d in docs}
+    stale = [d for d in docs if not is_current(existing.get(d.id), stamp, digests[d.id])]
     if not stale:
         return 0
     cache: dict[str, Prepared] = session.info.get(_PREPARED, {})
     missing = [d for d in stale if digests[d.id] not in cache]
-    fresh = prepare(missing, encoder) if missing else {}
-    tk_version = tokenizer().version
+    fresh = prepare(kind, missing, encoder) if missing else {}
     for d in stale:
         ready = cache.get(digests[d.id]) or fresh[digests[d.id]]
-        row = existing.get(d.id) or model(**{key: d.id})  # type: ignore[arg-type]
-        row.model_tag, row.recipe, row.tokenizer_version = tag, TEXT_RECIPE_VERSION, tk_version
+        row = existing.get(d.id) or kind.table(**{kind.key: d.id})  # type: ignore[arg-type]
+        row.model_tag, row.recipe = stamp.model_tag, stamp.recipe
+        row.tokenizer_version = stamp.tokenizer_version
         row.text_digest, row.vector, row.tokens = digests[d.id], ready.vector, ready.tokens
         session.add(row)
     session.flush()
     session.info.pop(_PREPARED, None)
     return len(missing)
-
-
-def store_profiles(
-    session: Session, profiles: Sequence[Profile], encoder: Encoder | None = None
-) -> int:
-    """Write current embeddings for these (flushed) profiles; returns how many were encoded."""
-    return _store(
-        session,
-        [profile_doc(p) for p in profiles],
-        model=ProfileEmbedding,
-        key="profile_id",
-        digest=profile_digest,
-        prepare=prepare_profiles,
-        encoder=encoder or current_encoder(),
-    )
-
-
-def store_needs(session: Session, needs: Sequence[Need], encoder: Encoder | None = None) -> int:
-    """Write current embeddings for these (flushed) needs; returns how many were encoded."""
-    return _store(
-        session,
-        [need_doc(n) for n in needs],
-        model=NeedEmbedding,
-        key="need_id",
-        digest=need_digest,
-        prepare=prepare_needs,
-        encoder=encoder or current_encoder(),
-    )

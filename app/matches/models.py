@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
@@ -6,53 +7,47 @@ from sqlmodel import Field, SQLModel
 from app.db import UTCDateTime, utcnow
 
 
-class ProfileEmbedding(SQLModel, table=True):
-    """A profile's vector and index terms, stored so that no restart or second process re-encodes.
+class StoredEncoding(SQLModel):
+    """The columns both kinds keep: a vector and index terms, and what they were made with.
 
-    ``text_digest`` covers the texts the vector and tokens were made from; together with the
-    model tag, text recipe and tokenizer version it says whether the row is still current.
+    ``text_digest`` covers the texts the vector and terms were made from; with the model tag,
+    text recipe and tokenizer version it says whether the row is still current
+    (``embeddings.is_current``).
     """
 
-    __tablename__ = "profile_embedding"
+    model_tag: str = Field(sa_type=String(200), nullable=False)
+    recipe: str = Field(sa_type=String(40), nullable=False)
+    tokenizer_version: str = Field(sa_type=String(60), nullable=False)
+    text_digest: str = Field(sa_type=String(64), nullable=False)
+    vector: bytes = Field(sa_type=LargeBinary, nullable=False)
+    tokens: str = Field(sa_type=Text, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
-    profile_id: int = Field(
+
+def _owner_key(owner: str) -> Any:
+    """The row's id: its owner's, and deleted with it."""
+    return Field(
         sa_column=Column(
             Integer,
-            ForeignKey("profile.id", ondelete="CASCADE"),
+            ForeignKey(f"{owner}.id", ondelete="CASCADE"),
             primary_key=True,
             autoincrement=False,
         )
     )
-    model_tag: str = Field(sa_column=Column(String(200), nullable=False))
-    recipe: str = Field(sa_column=Column(String(40), nullable=False))
-    tokenizer_version: str = Field(sa_column=Column(String(60), nullable=False))
-    text_digest: str = Field(sa_column=Column(String(64), nullable=False))
-    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    tokens: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
 
 
-class NeedEmbedding(SQLModel, table=True):
+class ProfileEmbedding(StoredEncoding, table=True):
+    """A profile's vector and index terms, stored so that no restart or second process
+    re-encodes."""
+
+    __tablename__ = "profile_embedding"
+
+    profile_id: int = _owner_key("profile")
+
+
+class NeedEmbedding(StoredEncoding, table=True):
     """A need's query vector and query terms (with synonym expansion)."""
 
     __tablename__ = "need_embedding"
 
-    need_id: int = Field(
-        sa_column=Column(
-            Integer,
-            ForeignKey("need.id", ondelete="CASCADE"),
-            primary_key=True,
-            autoincrement=False,
-        )
-    )
-    model_tag: str = Field(sa_column=Column(String(200), nullable=False))
-    recipe: str = Field(sa_column=Column(String(40), nullable=False))
-    tokenizer_version: str = Field(sa_column=Column(String(60), nullable=False))
-    text_digest: str = Field(sa_column=Column(String(64), nullable=False))
-    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    tokens: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
+    need_id: int = _owner_key("need")

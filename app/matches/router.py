@@ -5,10 +5,11 @@ from fastapi import APIRouter, Query, Request
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
 from app.common import Availability, IdPath, ProfileKind, Role
+from app.counties import service as counties
 from app.db import SessionDep
 from app.errors import forbidden
 from app.matches import service
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.matches.schemas import NeedMatches, ProfileMatches, SearchIn, SearchResult
 from app.needs import service as needs
 from app.profiles import service as profiles
@@ -65,7 +66,5 @@ def search(request: Request, session: SessionDep, actor: Searcher, data: SearchI
     """按自由文本检索人才（县局默认按本县计算籍贯与区域信号）。"""
     county_code = data.county_code or (actor.county_code if actor.role == Role.county else None)
     if county_code is not None:
-        from app.counties import service as counties
-
         counties.require_known(session, county_code, "county_code")
     return service.search(session, _matcher(request), data=data, county_code=county_code)

@@ -1,25 +1,28 @@
 """Match lists for needs, people and free text, and where a person stands on a need's list.
 
-Request-time work: bring the matcher up to date (``Matcher.sync``), read the need's stored query
-vector, exclude people with no remaining capacity, and let the corpus rank; only the shown page
-of profiles is read from the database. Nothing here runs the model except ``search`` (one short
-query) and needs or profiles saved by a process with another model.
+Request-time work: bring the matcher up to date (``Matcher.sync``), take the need's query vector
+(held by the matcher for an open need), exclude people with no remaining capacity, and let the
+corpus rank. The corpus returns the shown page as ids, scores and matched terms; its profiles
+and their remaining capacity are then read in one query each and handed to ``page_to_matches``,
+which writes the reasons. Nothing here runs the model except ``search`` (one short query) and
+needs or profiles saved by a process with another model.
 """
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.matches import embeddings
-from app.matches.engine import Matcher
-from app.matches.models import NeedEmbedding, ProfileEmbedding
+from app.matches.matcher import Matcher
+from app.matches.models import ProfileEmbedding
 from app.matches.schemas import MatchItem, NeedMatches, ProfileMatches, SearchIn, SearchResult
+from app.needs.docs import need_doc
 from app.needs.models import Need
-from app.placements.models import OPEN_STATUSES, Placement
+from app.placements.counts import full_profile_ids, remaining_capacity
+from app.profiles.docs import profile_doc
 from app.profiles.models import Profile
-from matching.types import Match, MatchFilters, NeedMatch, ProfileDoc
+from matching.scoring import page_to_matches
+from matching.types import Match, MatchFilters, NeedMatch, ProfileDoc, Query, RankedPage
 
 __all__ = [
     "Matcher",
@@ -39,56 +42,21 @@ class Provenance:
     model_version: str | None = None
 
 
-def _open_counts(session: Session, ids: list[int] | None = None) -> dict[int, int]:
-    query = (
-        select(Placement.profile_id, func.count())
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.profile_id))
-    )
-    if ids is not None:
-        query = query.where(col(Placement.profile_id).in_(ids))
-    return {pid: int(n) for pid, n in session.exec(query).all()}
-
-
-def full_profiles(session: Session) -> frozenset[int]:
-    """People whose accepted and active placements already fill their capacity."""
-    counts = (
-        select(Placement.profile_id, func.count().label("n"))
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.profile_id))
-        .subquery()
-    )
-    rows = session.exec(
-        select(Profile.id)
-        .join(counts, counts.c.profile_id == Profile.id)
-        .where(counts.c.n >= Profile.capacity)
-    ).all()
-    return frozenset(int(i) for i in rows if i is not None)
-
-
-def _fetch_docs(session: Session, ids: list[int]) -> Mapping[int, ProfileDoc]:
+def _page_profiles(session: Session, ids: list[int]) -> dict[int, ProfileDoc]:
     rows = session.exec(select(Profile).where(col(Profile.id).in_(ids))).all()
-    return {p.id: embeddings.profile_doc(p) for p in rows if p.id is not None}
+    return {p.id: profile_doc(p) for p in rows if p.id is not None}
 
 
-class RemainingCapacity(Mapping[int, int]):
-    """Places left per person, computed only for the people the reasons are written for."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._used = _open_counts(session)
-
-    def __getitem__(self, profile_id: int) -> int:
-        profile = self._session.get(Profile, profile_id)  # already loaded for the page
-        if profile is None:
-            raise KeyError(profile_id)
-        return profile.capacity - self._used.get(profile_id, 0)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._used)
-
-    def __len__(self) -> int:
-        return len(self._used)
+def _matches(session: Session, matcher: Matcher, page: RankedPage) -> list[Match]:
+    """The page's reasons, from its profiles and their remaining capacity (one query each)."""
+    if not page.entries:
+        return []
+    return page_to_matches(
+        page,
+        profiles=_page_profiles(session, page.ids),
+        counties=matcher.counties,
+        remaining_capacity=remaining_capacity(session, page.ids),
+    )
 
 
 def _item(m: Match | NeedMatch) -> MatchItem:
@@ -103,26 +71,14 @@ def _item(m: Match | NeedMatch) -> MatchItem:
     return MatchItem(profile_id=m.profile_id, **common)
 
 
-def _ranked_for_need(
+def _page_for_need(
     session: Session, matcher: Matcher, need: Need, limit: int, filters: MatchFilters
-) -> list[Match]:
+) -> RankedPage:
     matcher.sync(session)
-    doc = embeddings.need_doc(need)
-    stored = session.get(NeedEmbedding, need.id)
-    vector, tokens = matcher.need_vector(doc, stored)
-
-    def page_profiles(ids: list[int]) -> Mapping[int, ProfileDoc]:
-        return _fetch_docs(session, ids)
-
-    return matcher.corpus.match_need(
-        doc,
-        vector,
-        tokens,
-        profiles=page_profiles,
-        counties=matcher.counties,
-        limit=limit,
-        filters=filters,
-        remaining_capacity=RemainingCapacity(session),
+    doc = need_doc(need)
+    vector, tokens = matcher.query_for_need(session, doc)
+    return matcher.corpus.search(
+        Query.for_need(doc, vector, tokens), counties=matcher.counties, limit=limit, filters=filters
     )
 
 
@@ -139,9 +95,9 @@ def need_matches(
     filters = MatchFilters(
         kinds=frozenset({kind}) if kind else None,  # type: ignore[arg-type]
         availabilities=frozenset({availability}) if availability else None,  # type: ignore[arg-type]
-        exclude_ids=full_profiles(session),
+        exclude_ids=full_profile_ids(session),
     )
-    matches = _ranked_for_need(session, matcher, need, limit, filters)
+    matches = _matches(session, matcher, _page_for_need(session, matcher, need, limit, filters))
     return NeedMatches(
         need_id=need.id, model_version=matcher.model_version, items=[_item(m) for m in matches]
     )
@@ -153,7 +109,7 @@ def profile_matches(
     """The open needs that fit this person."""
     assert profile.id is not None
     matcher.sync(session)
-    doc = embeddings.profile_doc(profile)
+    doc = profile_doc(profile)
     vector, tokens = matcher.profile_vector(doc, session.get(ProfileEmbedding, profile.id))
     docs, vectors, token_lists = matcher.open_needs.arrays()
     found = (
@@ -175,22 +131,14 @@ def search(
     matcher.sync(session)
     vector = matcher.encoder.encode_queries([data.text])[0]
     tokens = embeddings.tokenizer().tokenize_query(data.text)
-
-    def page_profiles(ids: list[int]) -> Mapping[int, ProfileDoc]:
-        return _fetch_docs(session, ids)
-
-    found = matcher.corpus.search(
-        data.text,
-        vector,
-        tokens,
-        profiles=page_profiles,
+    query = Query(data.text, vector, tokens, county_code, data.program)  # type: ignore[arg-type]
+    page = matcher.corpus.search(
+        query,
         counties=matcher.counties,
-        county_code=county_code,
-        program=data.program,  # type: ignore[arg-type]
         limit=data.limit,
-        filters=MatchFilters(exclude_ids=full_profiles(session)),
-        remaining_capacity=RemainingCapacity(session),
+        filters=MatchFilters(exclude_ids=full_profile_ids(session)),
     )
+    found = _matches(session, matcher, page)
     return SearchResult(model_version=matcher.model_version, items=[_item(m) for m in found])
 
 
@@ -198,10 +146,10 @@ def provenance(
     session: Session, matcher: Matcher, *, need: Need, profile_id: int, window: int
 ) -> Provenance:
     """Where the person ranks on the need's current match list (``rank`` None: not in it)."""
-    matches = _ranked_for_need(
-        session, matcher, need, window, MatchFilters(exclude_ids=full_profiles(session))
+    page = _page_for_need(
+        session, matcher, need, window, MatchFilters(exclude_ids=full_profile_ids(session))
     )
-    for m in matches:
-        if m.profile_id == profile_id:
-            return Provenance(m.rank, m.score, dict(m.components), matcher.model_version)
+    for rank, entry in enumerate(page.entries, start=1):
+        if entry.profile_id == profile_id:
+            return Provenance(rank, entry.score, dict(entry.components), matcher.model_version)
     return Provenance(None, None, {}, matcher.model_version)

@@ -12,6 +12,7 @@ from app.imports.schemas import AcceptedRow, ImportReport
 from app.imports.service import RowError, check_rows, report, save_rows
 from app.matches import embeddings
 from app.needs import service
+from app.needs.docs import need_doc
 from app.needs.schemas import NeedCreate
 
 ALIASES: dict[str, str] = {}
@@ -89,8 +90,8 @@ def import_rows(
         ]
         embeddings.remember_prepared(
             session,
-            embeddings.prepare_needs(
-                [embeddings.need_doc(n) for n in drafts], embeddings.current_encoder()
+            embeddings.prepare(
+                embeddings.NEEDS, [need_doc(n) for n in drafts], embeddings.current_encoder()
             ),
         )
     if checked.rejected and not partial:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -13,9 +13,10 @@ from app.counties.models import County
 from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
+from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
-from app.placements.models import OPEN_STATUSES, Placement
+from app.placements import counts
 
 
 def snapshot(need: Need) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def build(data: NeedCreate, *, county_code: str, created_by_id: int | None) -> N
 
 def store_embeddings(session: Session, needs: list[Need]) -> None:
     """Encode what changed, in the same transaction (deleted rows cascade away)."""
-    embeddings.store_needs(session, needs)
+    embeddings.store(session, embeddings.NEEDS, [need_doc(n) for n in needs])
 
 
 def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
@@ -132,23 +133,12 @@ def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
     return need
 
 
-def open_placements(session: Session, need_id: int) -> int:
-    """Placements that count against the need's headcount (accepted and active)."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Placement)
-            .where(Placement.need_id == need_id, col(Placement.status).in_(OPEN_STATUSES))
-        ).one()
-    )
-
-
 def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> Need:
     before = snapshot(need)
     changes = data.model_dump(exclude_unset=True)
     if "headcount" in changes and need.id is not None:
         session.exec(select(Need.id).where(Need.id == need.id).with_for_update()).one()
-        placed = open_placements(session, need.id)
+        placed = counts.open_count_of_need(session, need.id)
         if changes["headcount"] < placed:
             raise conflict(
                 "headcount_below_open",
@@ -177,7 +167,7 @@ def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> N
 
 
 def delete(session: Session, *, need: Need, actor: Actor) -> None:
-    if session.exec(select(Placement.id).where(Placement.need_id == need.id)).first() is not None:
+    if need.id is not None and counts.has_any_for_need(session, need.id):
         raise conflict(
             "has_placements", "该需求已有对接记录，不能删除；请改为关闭（closed）", field="id"
         )

@@ -1,14 +1,15 @@
 """What placements say about people and needs: the one place that counts them.
 
-Status groups (DOMAIN.md): accepted and active placements hold a place (a person's capacity, a
+Status groups: accepted and active placements hold a place (a person's capacity, a
 need's headcount); proposed, accepted and active ones are still under way; once a person has
 accepted, the county of the placement may see their contact details. Every other feature asks
 this module instead of querying the placement table itself.
 """
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Subquery, func
 from sqlmodel import Session, col, select
 
 from app.placements.models import CONTACT_STATUSES, LIVE_STATUSES, OPEN_STATUSES, Placement
@@ -45,25 +46,33 @@ def open_counts_by_profile(
     return {int(pid): int(n) for pid, n in session.exec(query).all()}
 
 
-def open_count_of_profile(session: Session, profile_id: int) -> int:
-    """Placements that count against the person's capacity (accepted and active)."""
+def _open_count(session: Session, condition: Any) -> int:
     return int(
         session.exec(
             select(func.count())
             .select_from(Placement)
-            .where(Placement.profile_id == profile_id, col(Placement.status).in_(OPEN_STATUSES))
+            .where(condition, col(Placement.status).in_(OPEN_STATUSES))
         ).one()
     )
 
 
+def open_count_of_profile(session: Session, profile_id: int) -> int:
+    """Placements that count against the person's capacity (accepted and active)."""
+    return _open_count(session, Placement.profile_id == profile_id)
+
+
 def open_count_of_need(session: Session, need_id: int) -> int:
     """Placements that count against the need's headcount (accepted and active)."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Placement)
-            .where(Placement.need_id == need_id, col(Placement.status).in_(OPEN_STATUSES))
-        ).one()
+    return _open_count(session, Placement.need_id == need_id)
+
+
+def _open_per_profile(*conditions: Any) -> Subquery:
+    """(profile_id, n): accepted + active placements per person who has any."""
+    return (
+        select(Placement.profile_id, func.count().label("n"))
+        .where(col(Placement.status).in_(OPEN_STATUSES), *conditions)
+        .group_by(col(Placement.profile_id))
+        .subquery()
     )
 
 
@@ -71,15 +80,7 @@ def remaining_capacity(session: Session, profile_ids: Collection[int]) -> dict[i
     """Profile id -> places left (capacity minus accepted + active), in one query."""
     if not profile_ids:
         return {}
-    used = (
-        select(Placement.profile_id, func.count().label("n"))
-        .where(
-            col(Placement.status).in_(OPEN_STATUSES),
-            col(Placement.profile_id).in_(list(profile_ids)),
-        )
-        .group_by(col(Placement.profile_id))
-        .subquery()
-    )
+    used = _open_per_profile(col(Placement.profile_id).in_(list(profile_ids)))
     rows = session.exec(
         select(Profile.id, Profile.capacity - func.coalesce(used.c.n, 0))
         .outerjoin(used, used.c.profile_id == Profile.id)
@@ -90,32 +91,22 @@ def remaining_capacity(session: Session, profile_ids: Collection[int]) -> dict[i
 
 def full_profile_ids(session: Session) -> frozenset[int]:
     """People whose accepted and active placements already fill their capacity."""
-    counts = (
-        select(Placement.profile_id, func.count().label("n"))
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.profile_id))
-        .subquery()
-    )
+    used = _open_per_profile()
     rows = session.exec(
         select(Profile.id)
-        .join(counts, counts.c.profile_id == Profile.id)
-        .where(counts.c.n >= Profile.capacity)
+        .join(used, used.c.profile_id == Profile.id)
+        .where(used.c.n >= Profile.capacity)
     ).all()
     return frozenset(int(i) for i in rows if i is not None)
 
 
 def over_capacity(session: Session) -> list[tuple[int, str, int, int]]:
     """(profile id, name, capacity, open placements) of people holding more than their capacity."""
-    counts = (
-        select(Placement.profile_id, func.count().label("n"))
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.profile_id))
-        .subquery()
-    )
+    used = _open_per_profile()
     rows = session.exec(
-        select(Profile.id, Profile.name, Profile.capacity, counts.c.n)
-        .join(counts, counts.c.profile_id == Profile.id)
-        .where(counts.c.n > Profile.capacity)
+        select(Profile.id, Profile.name, Profile.capacity, used.c.n)
+        .join(used, used.c.profile_id == Profile.id)
+        .where(used.c.n > Profile.capacity)
     ).all()
     return [(int(i), n, int(c), int(o)) for i, n, c, o in rows if i is not None]
 
@@ -132,26 +123,23 @@ def live_profiles_of_need(session: Session, need_id: int) -> dict[int, int]:
 
 def seen_by_county(session: Session, *, profile_id: int, county_code: str) -> bool:
     """Whether the person accepted a placement in this county (its officers see contacts)."""
-    return (
-        session.exec(
-            select(Placement.id).where(
-                Placement.profile_id == profile_id,
-                Placement.county_code == county_code,
-                col(Placement.status).in_(CONTACT_STATUSES),
-            )
-        ).first()
-        is not None
+    return _any(
+        session,
+        Placement.profile_id == profile_id,
+        Placement.county_code == county_code,
+        col(Placement.status).in_(CONTACT_STATUSES),
     )
+
+
+def _any(session: Session, *conditions: Any) -> bool:
+    return session.exec(select(Placement.id).where(*conditions)).first() is not None
 
 
 def has_any_for_need(session: Session, need_id: int) -> bool:
     """Whether any placement, in any state, names this need (it can then no longer be deleted)."""
-    return session.exec(select(Placement.id).where(Placement.need_id == need_id)).first() is not None
+    return _any(session, Placement.need_id == need_id)
 
 
 def has_any_for_profile(session: Session, profile_id: int) -> bool:
     """Whether any placement, in any state, names this person."""
-    return (
-        session.exec(select(Placement.id).where(Placement.profile_id == profile_id)).first()
-        is not None
-    )
+    return _any(session, Placement.profile_id == profile_id)

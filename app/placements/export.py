@@ -18,8 +18,8 @@ from app.counties.models import County
 from app.db import utcnow
 from app.needs.models import Need
 from app.placements.models import Placement, ServiceReport
+from app.placements.queries import filter_conditions
 from app.placements.schemas import STATUS_LABELS, PlacementFilters, PlacementStatus
-from app.placements.service import filter_conditions
 from app.profiles.models import Profile
 
 HEADERS = [

@@ -21,7 +21,8 @@ from app.common import (
 )
 from app.db import SessionDep
 from app.idempotency.service import IdempotencyDep
-from app.placements import export, service
+from app.placements import export, queries, service
+from app.placements.history import placement_history
 from app.placements.schemas import (
     CancelIn,
     PlacementCreate,
@@ -84,7 +85,7 @@ def propose(
         matcher=request.app.state.matcher,
         window=request.app.state.settings.match_window,
     )
-    result = service.to_public(session, placement)
+    result = queries.to_public(session, placement)
     idem.commit(session, actor, 201, result)
     return result
 
@@ -98,10 +99,10 @@ def list_placements(
     page_size: PageSizeQuery = 20,
 ) -> Page[PlacementPublic]:
     """对接记录列表：省、管理员看全部，县局看本县，人才看自己的。"""
-    rows, total = service.list_placements(
+    rows, total = queries.list_placements(
         session, actor=actor, filters=filters, page=page, page_size=page_size
     )
-    items = [service.to_public(session, p) for p in rows]
+    items = [queries.to_public(session, p) for p in rows]
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 
@@ -130,7 +131,7 @@ def export_placements(
 @router.get("/{placement_id}", response_model=PlacementPublic)
 def read_placement(session: SessionDep, actor: AnyActor, placement_id: IdPath) -> PlacementPublic:
     """查看一条对接记录。"""
-    return service.to_public(session, service.get_for_read(session, placement_id, actor))
+    return queries.to_public(session, queries.get_for_read(session, placement_id, actor))
 
 
 def _transition(
@@ -146,7 +147,7 @@ def _transition(
     placement = service.transition(
         session, placement_id=placement_id, action=action, actor=actor, note=note, reason=reason
     )
-    result = service.to_public(session, placement)
+    result = queries.to_public(session, placement)
     idem.commit(session, actor, 200, result)
     return result
 
@@ -193,20 +194,18 @@ def add_report(
     """提交服务记录（服务天数、培训人次、解决难题、推广技术、带动就业）。"""
     report = service.add_report(session, placement_id=placement_id, data=data, actor=actor)
     session.commit()
-    return service.report_public(report)
+    return queries.report_public(report)
 
 
 @router.get("/{placement_id}/reports", response_model=list[ReportPublic])
 def list_reports(session: SessionDep, actor: AnyActor, placement_id: IdPath) -> list[ReportPublic]:
     """某条对接的服务记录。"""
-    service.get_for_read(session, placement_id, actor)
-    return [service.report_public(r) for r in service.reports_of(session, placement_id)]
+    queries.get_for_read(session, placement_id, actor)
+    return [queries.report_public(r) for r in queries.reports_of(session, placement_id)]
 
 
 @router.get("/{placement_id}/history", response_model=list[AuditEventPublic])
 def history(session: SessionDep, actor: AnyActor, placement_id: IdPath) -> list[AuditEventPublic]:
     """对接的完整历史（审计事件，含服务记录）。"""
-    service.get_for_read(session, placement_id, actor)
-    return [
-        audit_service.to_public(e) for e in audit_service.placement_history(session, placement_id)
-    ]
+    queries.get_for_read(session, placement_id, actor)
+    return [audit_service.to_public(e) for e in placement_history(session, placement_id)]

@@ -18,6 +18,7 @@ from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
 from app.imports.service import RowError, check_rows, report, save_rows
 from app.matches import embeddings
 from app.profiles import service
+from app.profiles.docs import profile_doc
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate
 
@@ -143,8 +144,8 @@ def import_rows(
         # Encode before the first database access, so that a long import does not hold a
         # write transaction (on SQLite, the database) while the model runs.
         drafts = [service.build(d, owner_id=None, created_by_id=None) for _, d in checked.good]
-        prepared = embeddings.prepare_profiles(
-            [embeddings.profile_doc(p) for p in drafts], embeddings.current_encoder()
+        prepared = embeddings.prepare(
+            embeddings.PROFILES, [profile_doc(p) for p in drafts], embeddings.current_encoder()
         )
         embeddings.remember_prepared(session, prepared)
     # The same person twice (same name and phone), in the file or already registered.

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
@@ -14,7 +14,8 @@ from app.counties import service as counties
 from app.db import get_or_404, page_of, utcnow
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
-from app.placements.models import CONTACT_STATUSES, OPEN_STATUSES, Placement
+from app.placements import counts
+from app.profiles.docs import profile_doc
 from app.profiles.models import Profile, ProfileTag
 from app.profiles.schemas import ContactOut, ProfileCreate, ProfilePublic, ProfileUpdate
 
@@ -39,31 +40,13 @@ def snapshot(profile: Profile) -> dict[str, Any]:
     }
 
 
-def open_placements(session: Session, profile_id: int) -> int:
-    """Placements that count against the person's capacity (accepted and active)."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Placement)
-            .where(Placement.profile_id == profile_id, col(Placement.status).in_(OPEN_STATUSES))
-        ).one()
-    )
-
-
 def can_see_contact(session: Session, actor: Actor, profile: Profile) -> bool:
     """Owner and admin always; a county officer once the person accepted a placement there."""
     if actor.is_admin or (actor.id is not None and profile.owner_id == actor.id):
         return True
-    if actor.role != Role.county or profile.id is None:
+    if actor.role != Role.county or profile.id is None or actor.county_code is None:
         return False
-    placed_here = session.exec(
-        select(Placement.id).where(
-            Placement.profile_id == profile.id,
-            Placement.county_code == actor.county_code,
-            col(Placement.status).in_(CONTACT_STATUSES),
-        )
-    ).first()
-    return placed_here is not None
+    return counts.seen_by_county(session, profile_id=profile.id, county_code=actor.county_code)
 
 
 def to_public(session: Session, actor: Actor, profile: Profile) -> ProfilePublic:
@@ -184,7 +167,7 @@ def build(data: ProfileCreate, *, owner_id: int | None, created_by_id: int | Non
 
 def store_embeddings(session: Session, profiles: list[Profile]) -> None:
     """Encode what changed, in the same transaction (deleted rows cascade away)."""
-    embeddings.store_profiles(session, profiles)
+    embeddings.store(session, embeddings.PROFILES, [profile_doc(p) for p in profiles])
 
 
 def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
@@ -210,7 +193,7 @@ def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Ac
     if "capacity" in changes and profile.id is not None:
         # Lock the row so that no placement is accepted between the count and the change.
         session.exec(select(Profile.id).where(Profile.id == profile.id).with_for_update()).one()
-        placed = open_placements(session, profile.id)
+        placed = counts.open_count_of_profile(session, profile.id)
         if changes["capacity"] < placed:
             raise conflict(
                 "capacity_below_open",
@@ -254,10 +237,7 @@ def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Ac
 
 
 def delete(session: Session, *, profile: Profile, actor: Actor) -> None:
-    has_placements = session.exec(
-        select(Placement.id).where(Placement.profile_id == profile.id)
-    ).first()
-    if has_placements is not None:
+    if profile.id is not None and counts.has_any_for_profile(session, profile.id):
         raise conflict(
             "has_placements", "该档案已有对接记录，不能删除；如不再服务请将其设为无效", field="id"
         )

@@ -1,6 +1,7 @@
 """The province's monitoring (吉政办发〔2018〕51号 三(三)): counts, outcomes and findings."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +14,8 @@ from app.common import PROGRAM_LABELS, REGION_LABELS, Program, Region
 from app.counties.models import County
 from app.db import utcnow
 from app.needs.models import Need
-from app.placements.models import OPEN_STATUSES, Placement, ServiceReport
+from app.placements import counts
+from app.placements.models import Placement, ServiceReport
 from app.profiles.models import Profile
 from app.stats.schemas import (
     CountyRef,
@@ -132,9 +134,8 @@ def placement_stats(
     )
 
 
-def findings(session: Session, *, stale_days: int = 30) -> Findings:
-    now = utcnow()
-    counties = session.exec(select(County).order_by(col(County.code))).all()
+def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyRef]:
+    """Former poverty counties where nobody is serving right now."""
     per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for code, status, n in session.exec(
         select(Placement.county_code, Placement.status, func.count()).group_by(
@@ -142,8 +143,7 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
         )
     ).all():
         per_county[code][status] = n
-    poverty = [c for c in counties if c.poverty_county_2018]
-    without_active = [
+    return [
         CountyRef(
             code=c.code,
             name=c.name,
@@ -155,28 +155,46 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
         if per_county[c.code]["active"] == 0
     ]
 
-    open_counts = (
-        select(Placement.profile_id, func.count().label("n"))
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.profile_id))
-        .subquery()
-    )
-    over = session.exec(
-        select(Profile.id, Profile.name, Profile.capacity, open_counts.c.n)
-        .join(open_counts, open_counts.c.profile_id == Profile.id)
-        .where(open_counts.c.n > Profile.capacity)
-    ).all()
-    profiles_checked = session.exec(select(func.count()).select_from(Profile)).one()
 
-    county_name = {c.code: c.name for c in counties}
-    off = session.exec(
+def _over_capacity(session: Session) -> list[OverCapacity]:
+    """People holding more places than their capacity (the locks should keep this empty)."""
+    return [
+        OverCapacity(profile_id=i, name=n, capacity=c, open_placements=o)
+        for i, n, c, o in counts.over_capacity(session)
+    ]
+
+
+def _off_list(session: Session, county_name: dict[str, str]) -> list[OffListPlacement]:
+    """Placements proposed outside the need's match list, newest first."""
+    rows = session.exec(
         select(Placement, Need.title, Profile.name)
         .join(Need, col(Need.id) == Placement.need_id)
         .join(Profile, col(Profile.id) == Placement.profile_id)
         .where(col(Placement.off_list).is_(True))
         .order_by(col(Placement.id).desc())
     ).all()
+    return [
+        OffListPlacement(
+            placement_id=p.id,
+            county_code=p.county_code,
+            county_name=county_name[p.county_code],
+            need_id=p.need_id,
+            need_title=title,
+            profile_id=p.profile_id,
+            profile_name=name,
+            status=p.status,
+            reason=p.reason or "",
+            created_at=p.created_at,
+        )
+        for p, title, name in rows
+        if p.id is not None
+    ]
 
+
+def _stale_open_needs(
+    session: Session, county_name: dict[str, str], now: datetime, stale_days: int
+) -> list[StaleNeed]:
+    """Needs open for more than ``stale_days`` without anyone proposed, oldest first."""
     cutoff = now - timedelta(days=stale_days)
     proposed = select(Placement.id).where(Placement.need_id == Need.id)
     stale = session.exec(
@@ -184,42 +202,33 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
         .where(Need.status == "open", col(Need.created_at) < cutoff, ~proposed.exists())
         .order_by(col(Need.created_at))
     ).all()
+    return [
+        StaleNeed(
+            need_id=n.id,
+            county_code=n.county_code,
+            county_name=county_name[n.county_code],
+            title=n.title,
+            program=n.program,
+            created_at=n.created_at,
+            days_open=(now - n.created_at).days,
+        )
+        for n in stale
+        if n.id is not None
+    ]
+
+
+def findings(session: Session, *, stale_days: int = 30) -> Findings:
+    now = utcnow()
+    counties = session.exec(select(County).order_by(col(County.code))).all()
+    county_name = {c.code: c.name for c in counties}
+    poverty = [c for c in counties if c.poverty_county_2018]
     return Findings(
         generated_at=now,
         poverty_counties_total=len(poverty),
-        poverty_counties_without_active=without_active,
-        profiles_checked=int(profiles_checked),
-        over_capacity=[
-            OverCapacity(profile_id=i, name=n, capacity=c, open_placements=o) for i, n, c, o in over
-        ],
-        off_list=[
-            OffListPlacement(
-                placement_id=p.id,
-                county_code=p.county_code,
-                county_name=county_name[p.county_code],
-                need_id=p.need_id,
-                need_title=title,
-                profile_id=p.profile_id,
-                profile_name=name,
-                status=p.status,
-                reason=p.reason or "",
-                created_at=p.created_at,
-            )
-            for p, title, name in off
-            if p.id is not None
-        ],
+        poverty_counties_without_active=_without_active(session, poverty),
+        profiles_checked=int(session.exec(select(func.count()).select_from(Profile)).one()),
+        over_capacity=_over_capacity(session),
+        off_list=_off_list(session, county_name),
         stale_days=stale_days,
-        stale_open_needs=[
-            StaleNeed(
-                need_id=n.id,
-                county_code=n.county_code,
-                county_name=county_name[n.county_code],
-                title=n.title,
-                program=n.program,
-                created_at=n.created_at,
-                days_open=(now - n.created_at).days,
-            )
-            for n in stale
-            if n.id is not None
-        ],
+        stale_open_needs=_stale_open_needs(session, county_name, now, stale_days),
     )

@@ -4,8 +4,8 @@ Usage: .venv/bin/python bench/notes/tune_matching.py [--data bench/data] [--cv]
 
 A working runner for tuning (the service-level script is bench/eval_matching.py). It uses the
 library's own recipe functions (``encode_profiles``, ``encode_needs``, ``profile_tokens``,
-``need_tokens``, ``default_weights``) and the real ranker (``score_profile_pool``), so the fused
-rows are what the service returns. Embeddings are cached under /tmp/xiangcai-tune.
+``need_tokens``, ``default_weights``) and the real ranker (``ProfileCorpus.search``), so the
+fused rows are what the service returns. Embeddings are cached under /tmp/xiangcai-tune.
 ``--cv`` adds a 2-fold cross-validated estimate of choosing (dense share, hometown weight) on
 half of the needs and scoring on the other half, so 54 needs do not flatter their own tuning.
 """
@@ -25,15 +25,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from matching.corpus import ProfileCorpus  # noqa: E402
 from matching.encoders import E5Encoder, Encoder, ModelVersion, Use3Encoder  # noqa: E402
 from matching.evaluate import DevSet, evaluate_runs, load_counties_csv, load_dev_set  # noqa: E402
 from matching.fusion import FusionWeights, default_weights  # noqa: E402
 from matching.index import DenseIndex  # noqa: E402
-from matching.lexical import ChineseTokenizer, LexicalIndex  # noqa: E402
-from matching.ranker import score_profile_pool  # noqa: E402
+from matching.lexical import LexicalIndex  # noqa: E402
 from matching.table import ProfileTable  # noqa: E402
 from matching.text import encode_needs, encode_profiles, need_tokens, profile_tokens  # noqa: E402
-from matching.types import CountyInfo, NeedDoc  # noqa: E402
+from matching.tokenizer import ChineseTokenizer  # noqa: E402
+from matching.types import CountyInfo, NeedDoc, Query  # noqa: E402
 
 CACHE = Path("/tmp/xiangcai-tune")
 
@@ -121,20 +122,11 @@ class Bench:
         w: FusionWeights | None,
         needs: Sequence[NeedDoc] | None = None,
     ) -> dict[int, list[int]]:
+        corpus = ProfileCorpus(dense, lex, self.table)
         out = {}
         for n in needs or self.dev.needs:
-            pool = score_profile_pool(
-                nv[n.id],
-                qtoks[n.id],
-                lexical_index=lex,
-                dense_index=dense,
-                table=self.table,
-                counties=self.counties,
-                county_code=n.county_code,
-                program=n.program,
-                weights=w,
-            )
-            out[n.id] = [int(i) for i in pool.ids[:100]]
+            query = Query.for_need(n, nv[n.id], qtoks[n.id])
+            out[n.id] = corpus.search(query, counties=self.counties, weights=w, limit=100).ids
         return out
 
 

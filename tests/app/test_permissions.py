@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute
-from app.matches.engine import Matcher
+from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
 from app.placements import service as placements

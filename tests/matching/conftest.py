@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from matching.lexical import ChineseTokenizer
+from matching.tokenizer import ChineseTokenizer
 from matching.types import CountyInfo
 
 COUNTIES = {

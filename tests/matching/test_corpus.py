@@ -9,7 +9,7 @@ import pytest
 from matching.corpus import DENSE_FILE, LEXICAL_FILE, ProfileCorpus
 from matching.encoders import ModelVersion
 from matching.persist import IndexFileError
-from matching.types import CountyInfo, NeedDoc
+from matching.types import CountyInfo, NeedDoc, Query
 
 from .test_index import VERSION
 from .test_ranking import SALINE, axis, need, profile
@@ -25,8 +25,7 @@ def small_corpus() -> ProfileCorpus:
 
 
 def ids(corpus: ProfileCorpus, n: NeedDoc, counties: dict[str, CountyInfo]) -> list[int]:
-    ms = corpus.match_need(n, axis(0), SALINE, profiles={}, counties=counties)
-    return [m.profile_id for m in ms]
+    return corpus.search(Query.for_need(n, axis(0), SALINE), counties=counties).ids
 
 
 def test_create_edit_deactivate_delete_visible_at_once(counties: dict[str, CountyInfo]) -> None:

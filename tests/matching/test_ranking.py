@@ -5,12 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from matching.corpus import ProfileCorpus
 from matching.fusion import FusionWeights, compute_signals, fuse, normalise
 from matching.index import DenseIndex
-from matching.lexical import ChineseTokenizer, LexicalIndex
-from matching.ranker import rank_needs_for_profile, rank_profiles_for_need, search_profiles
+from matching.lexical import LexicalIndex
+from matching.scoring import page_to_matches
 from matching.table import ProfileTable
-from matching.types import CountyInfo, MatchFilters, NeedDoc, ProfileDoc
+from matching.tokenizer import ChineseTokenizer
+from matching.types import CountyInfo, Match, MatchFilters, NeedDoc, ProfileDoc, Query
 
 from .test_index import VERSION
 
@@ -45,7 +47,7 @@ def profile(pid: int, **kw: object) -> ProfileDoc:
 
 
 class World:
-    """Profiles, their vectors and tokens, and the three structures built from them."""
+    """Profiles, their vectors and tokens, and the corpus of the three structures built from them."""
 
     def __init__(self, items: list[tuple[ProfileDoc, np.ndarray, list[str]]]) -> None:
         self.profiles = {p.id: p for p, _, _ in items}
@@ -55,6 +57,12 @@ class World:
         )
         self.lexical = LexicalIndex.build([p.id for p, _, _ in live], [t for _, _, t in live])
         self.table = ProfileTable.build(self.profiles.values())
+        self.corpus = ProfileCorpus(self.dense, self.lexical, self.table)
+
+    def matches(self, query: Query, counties: dict[str, CountyInfo], **kw: object) -> list[Match]:
+        """The corpus's page for ``query`` with its reasons, as the service writes them."""
+        page = self.corpus.search(query, counties=counties, **kw)  # type: ignore[arg-type]
+        return page_to_matches(page, profiles=self.profiles, counties=counties)
 
     def rank(
         self,
@@ -64,17 +72,7 @@ class World:
         counties: dict[str, CountyInfo],
         **kw: object,
     ) -> list[int]:
-        ms = rank_profiles_for_need(
-            need,
-            vec,
-            toks,
-            lexical_index=self.lexical,
-            dense_index=self.dense,
-            table=self.table,
-            profiles=self.profiles,
-            counties=counties,
-            **kw,  # type: ignore[arg-type]
-        )
+        ms = self.matches(Query.for_need(need, vec, toks), counties, **kw)
         assert [m.rank for m in ms] == list(range(1, len(ms) + 1))
         assert all(a.score >= b.score for a, b in zip(ms, ms[1:], strict=False))
         return [m.profile_id for m in ms]
@@ -219,17 +217,7 @@ def test_lexical_only_and_dense_only_candidates_both_surface(
             (profile(3), axis(8), ["人参"]),
         ]
     )
-    ms = rank_profiles_for_need(
-        need(),
-        axis(0),
-        SALINE,
-        lexical_index=w.lexical,
-        dense_index=w.dense,
-        table=w.table,
-        profiles=w.profiles,
-        counties=counties,
-        weights=FusionWeights(pool=1),
-    )
+    ms = w.matches(Query.for_need(need(), axis(0), SALINE), counties, weights=FusionWeights(pool=1))
     ids = [m.profile_id for m in ms]
     assert set(ids[:2]) == {1, 2}
     by_id = {m.profile_id: m for m in ms}
@@ -241,17 +229,10 @@ def test_lexical_only_and_dense_only_candidates_both_surface(
 
 def test_match_carries_reasons(counties: dict[str, CountyInfo]) -> None:
     w = equal_world(**{"5": {"hometown_county_code": TONGYU, "preferred_regions": ("west",)}})
-    ms = rank_profiles_for_need(
-        need(),
-        axis(0),
-        SALINE,
-        lexical_index=w.lexical,
-        dense_index=w.dense,
-        table=w.table,
-        profiles=lambda ids: {i: w.profiles[i] for i in ids},
-        counties=counties,
-        limit=1,
-    )
+    page = w.corpus.search(Query.for_need(need(), axis(0), SALINE), counties=counties, limit=1)
+    assert page.ids == [5]
+    # only the shown profiles are needed to write the reasons
+    ms = page_to_matches(page, profiles={5: w.profiles[5]}, counties=counties)
     assert ms[0].profile_id == 5
     reasons = ms[0].reasons
     assert reasons[0] == "籍贯为本县"
@@ -262,16 +243,7 @@ def test_match_carries_reasons(counties: dict[str, CountyInfo]) -> None:
 
 def test_free_text_search_without_county(counties: dict[str, CountyInfo]) -> None:
     w = equal_world(**{"5": {"hometown_county_code": TONGYU}})
-    ms = search_profiles(
-        "盐碱地改良",
-        axis(0),
-        SALINE,
-        lexical_index=w.lexical,
-        dense_index=w.dense,
-        table=w.table,
-        profiles=w.profiles,
-        counties=counties,
-    )
+    ms = w.matches(Query("盐碱地改良", axis(0), SALINE), counties)
     assert [m.profile_id for m in ms][:5] == [1, 2, 3, 4, 5]  # no hometown bonus without a county
     assert all(m.components["hometown"] == 0 for m in ms)
 
@@ -287,29 +259,23 @@ def test_rank_needs_for_profile(counties: dict[str, CountyInfo]) -> None:
     ]
     vecs = np.stack([axis(0), axis(0), axis(0), axis(5)])
     toks = [SALINE, SALINE, SALINE, ["梅花鹿", "养殖"]]
-    ms = rank_needs_for_profile(
-        me,
-        axis(0),
-        SALINE,
-        needs,
-        vecs,
-        toks,
-        lexical_index=w.lexical,
-        counties=counties,
+    weights = FusionWeights()
+    ms = w.corpus.needs_for_profile(
+        me, axis(0), SALINE, needs, vecs, toks, counties=counties, weights=weights
     )
     assert [m.need_id for m in ms] == [11, 12, 10, 13]
     assert ms[0].reasons[0] == "籍贯为本县"
     assert ms[1].reasons[0] == "籍贯同属白城市"
     assert (
-        rank_needs_for_profile(
+        w.corpus.needs_for_profile(
             replace(me, active=False),
             axis(0),
             SALINE,
             needs,
             vecs,
             toks,
-            lexical_index=w.lexical,
             counties=counties,
+            weights=weights,
         )
         == []
     )
@@ -353,10 +319,12 @@ def test_signals(counties: dict[str, CountyInfo]) -> None:
     assert set(comps) >= {"dense", "lexical", "hometown", "region", "availability"}
 
 
-def test_encode_then_rank_wrappers(
+def test_encoded_need_and_free_text_through_the_corpus(
     counties: dict[str, CountyInfo], tokenizer: ChineseTokenizer
 ) -> None:
-    from matching.ranker import match_need, search_text
+    """The service's recipe: a need's dense text encoded as a query and its expanded tokens; a
+    free text encoded as it is and tokenised with synonym expansion."""
+    from matching.text import need_dense_text, need_tokens
 
     from .test_text import FakeEncoder
 
@@ -372,33 +340,17 @@ def test_encode_then_rank_wrappers(
     )
     enc = FakeEncoder(dim=D)
     deer = replace(need("science_commissioner"), title="梅花鹿", description="鹿场的梅花鹿不长茸")
-    ms = match_need(
-        deer,
-        encoder=enc,
-        tokenizer=tokenizer,
-        lexical_index=w.lexical,
-        dense_index=w.dense,
-        table=w.table,
-        profiles=w.profiles,
-        counties=counties,
-    )
+    vec = enc.encode_queries([need_dense_text(deer)])[0]
+    ms = w.matches(Query.for_need(deer, vec, need_tokens(deer, tokenizer)), counties)
     by_id = {m.profile_id: m for m in ms}
     assert by_id[1].components["bm25"] > 0
     assert by_id[2].components["bm25"] == 0
     assert enc.calls[0] == [
         "梅花鹿；种植业；鹿场的梅花鹿不长茸"
     ]  # need_dense_text, encoded as a query
-    found = search_text(
-        "碱巴拉地",
-        encoder=enc,
-        tokenizer=tokenizer,
-        lexical_index=w.lexical,
-        dense_index=w.dense,
-        table=w.table,
-        profiles=w.profiles,
-        counties=counties,
-    )
-    by_id = {m.profile_id: m for m in found}
+    text = "碱巴拉地"
+    query = Query(text, enc.encode_queries([text])[0], tokenizer.tokenize_query(text))
+    by_id = {m.profile_id: m for m in w.matches(query, counties)}
     assert by_id[2].components["bm25"] > 0  # 碱巴拉地 reaches 盐碱地 through the synonyms
 
 

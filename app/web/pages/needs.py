@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.common import Availability, IdPath, NeedStatus, ProfileKind, Program, Region, Role
@@ -15,8 +15,8 @@ from app.matches import service as matches
 from app.needs import service as needs
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedUpdate
+from app.placements import counts, queries
 from app.placements import service as placements
-from app.placements.models import LIVE_STATUSES, Placement
 from app.placements.schemas import PlacementCreate, PlacementFilters
 from app.profiles import service as profiles
 from app.web import choices
@@ -157,23 +157,13 @@ def close_need(
 # --- one need -----------------------------------------------------------------------------------
 
 
-def _live_profiles(session: Session, need_id: int) -> dict[int, int]:
-    """Profile id -> placement id of the placements of this need that are still under way."""
-    rows = session.exec(
-        select(Placement.profile_id, Placement.id).where(
-            Placement.need_id == need_id, col(Placement.status).in_(LIVE_STATUSES)
-        )
-    ).all()
-    return {profile_id: placement_id for profile_id, placement_id in rows if placement_id}
-
-
 @router.get("/needs/{need_id}")
 def show_need(
     request: Request, session: SessionDep, viewer: NeedReader, need_id: IdPath
 ) -> Response:
     """需求详情及其对接记录。"""
     need = needs.get_for_read(session, need_id, viewer.actor)
-    rows, _total = placements.list_placements(
+    rows, _total = queries.list_placements(
         session,
         actor=viewer.actor,
         filters=PlacementFilters(need_id=need_id),
@@ -186,7 +176,7 @@ def show_need(
         {
             "title": need.title,
             "need": needs.to_public(session, need),
-            "placements": [placements.to_public(session, p) for p in rows],
+            "placements": [queries.to_public(session, p) for p in rows],
             "can_write": needs.can_write(viewer.actor, need) and viewer.role == Role.county,
         },
     )
@@ -220,7 +210,7 @@ def need_matches(
     result = matches.need_matches(
         session, matcher, need=need, limit=limit, kind=kind, availability=availability
     )
-    live = _live_profiles(session, need_id)
+    live = counts.live_profiles_of_need(session, need_id)
     items = []
     for item in result.items:
         assert item.profile_id is not None
@@ -263,7 +253,7 @@ def candidates(
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,
             "choices": choices,
-            "live": _live_profiles(session, need_id),
+            "live": counts.live_profiles_of_need(session, need_id),
         },
     )
 
@@ -287,7 +277,7 @@ def _propose_page(
         "found": None,
         "window": _window(request),
         "unavailable": None,
-        "placement_id": _live_profiles(session, need.id).get(profile_id),
+        "placement_id": counts.live_profiles_of_need(session, need.id).get(profile_id),
     }
     matcher = matcher_of(request)
     if matcher is None:

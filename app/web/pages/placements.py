@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.common import IdPath, Program, Region, Role
 from app.db import SessionDep
 from app.needs import service as needs
-from app.placements import export
+from app.placements import counts, export, history, queries, rules
 from app.placements import service as placements
 from app.placements.schemas import CancelIn, PlacementFilters, PlacementStatus, ReportCreate
 from app.profiles import service as profiles
@@ -26,15 +26,7 @@ from app.web.templating import redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 PAGE_SIZE = 20
-REPORT_FIELDS = (
-    "period",
-    "service_days",
-    "trainings",
-    "problems_solved",
-    "techniques_promoted",
-    "jobs_created",
-    "text",
-)
+REPORT_FIELDS = tuple(ReportCreate.model_fields)  # period, the five outcome counts, text
 REPORT_LABELS = {f: field_label(f) for f in REPORT_FIELDS}
 REPORT_DEFAULTS = dict.fromkeys(REPORT_FIELDS[1:6], "0")
 DONE_MESSAGES = {
@@ -73,7 +65,7 @@ def list_placements(request: Request, session: SessionDep, viewer: AnyViewer) ->
     """对接记录：省与管理员看全省，县局看本县，人才看自己的。"""
     filters, args = _filters(request, viewer)
     page = args.page()
-    rows, total = placements.list_placements(
+    rows, total = queries.list_placements(
         session, actor=viewer.actor, filters=filters, page=page, page_size=PAGE_SIZE
     )
     province_wide = viewer.role in (Role.admin, Role.province)
@@ -83,7 +75,7 @@ def list_placements(request: Request, session: SessionDep, viewer: AnyViewer) ->
         "placements/list.html",
         {
             "title": titles.get(Role(viewer.role), "全省对接记录"),
-            "placements": [placements.to_public(session, p) for p in rows],
+            "placements": [queries.to_public(session, p) for p in rows],
             "pager": Pager(page, PAGE_SIZE, total),
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,
@@ -125,16 +117,16 @@ def _detail(
     status_code: int = 200,
 ) -> Response:
     actor = viewer.actor
-    placement = placements.get_for_read(session, placement_id, actor)
-    public = placements.to_public(session, placement)
+    placement = queries.get_for_read(session, placement_id, actor)
+    public = queries.to_public(session, placement)
     need = needs.get(session, placement.need_id)
     profile = profiles.get(session, placement.profile_id)
     allowed = {
         action
-        for action, (sources, _target) in placements.TRANSITIONS.items()
-        if placement.status in sources and placements.may_act(session, actor, placement, action)
+        for action, step in rules.TRANSITIONS.items()
+        if placement.status in step.sources and rules.may_act(session, actor, placement, action)
     }
-    may_report = placement.status in ("accepted", "active") and placements.may_report(
+    may_report = placement.status in counts.OPEN_STATUSES and rules.may_report(
         session, actor, placement
     )
     forms = forms or {}
@@ -147,7 +139,7 @@ def _detail(
             "need": needs.to_public(session, need),
             "profile": profiles.to_public(session, actor, profile),
             "reports": [
-                placements.report_public(r) for r in placements.reports_of(session, placement_id)
+                queries.report_public(r) for r in queries.reports_of(session, placement_id)
             ],
             "actions": [(a, text, ask) for a, text, ask in ACTIONS if a in allowed],
             "can_cancel": "cancel" in allowed,
@@ -198,7 +190,7 @@ def _simple_action(action: str) -> Any:
         return _transition(request, session, viewer, placement_id, action)
 
     handle.__name__ = f"placement_{action}"
-    handle.__doc__ = f"对接操作：{placements.ACTION_LABELS[action]}。"
+    handle.__doc__ = f"对接操作：{rules.TRANSITIONS[action].verb}。"
     return handle
 
 
@@ -248,15 +240,15 @@ def placement_history(
     request: Request, session: SessionDep, viewer: AnyViewer, placement_id: IdPath
 ) -> Response:
     """对接的完整历史（审计事件，含服务记录），时间正序。"""
-    placement = placements.get_for_read(session, placement_id, viewer.actor)
-    events = [audit.to_public(e) for e in audit.placement_history(session, placement_id)]
+    placement = queries.get_for_read(session, placement_id, viewer.actor)
+    events = [audit.to_public(e) for e in history.placement_history(session, placement_id)]
     names = choices.county_names(session)
     return render(
         request,
         "placements/history.html",
         {
             "title": f"对接 #{placement_id} 的历史",
-            "p": placements.to_public(session, placement),
+            "p": queries.to_public(session, placement),
             "events": [describe_event(e, names) for e in events],
         },
     )

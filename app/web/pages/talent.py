@@ -13,7 +13,7 @@ from app.counties import service as counties
 from app.db import SessionDep
 from app.matches import service as matches
 from app.needs import service as needs
-from app.placements import service as placements
+from app.placements import counts, queries
 from app.placements.schemas import PlacementFilters
 from app.profiles import service as profiles
 from app.profiles.models import Profile
@@ -51,10 +51,10 @@ def _own_profile(session: Session, viewer: Viewer) -> Profile | None:
 def workbench(request: Request, session: SessionDep, viewer: TalentViewer) -> Response:
     """人才工作台：待确认的推荐、进行中的服务。"""
     profile = _own_profile(session, viewer)
-    rows, _total = placements.list_placements(
+    rows, _total = queries.list_placements(
         session, actor=viewer.actor, filters=PlacementFilters(), page=1, page_size=100
     )
-    mine = [placements.to_public(session, p) for p in rows]
+    mine = [queries.to_public(session, p) for p in rows]
     return render(
         request,
         "talent/home.html",
@@ -62,8 +62,8 @@ def workbench(request: Request, session: SessionDep, viewer: TalentViewer) -> Re
             "title": "我的工作台",
             "profile": profile,
             "pending": [p for p in mine if p.status == "proposed"],
-            "ongoing": [p for p in mine if p.status in ("accepted", "active")],
-            "finished": [p for p in mine if p.status not in ("proposed", "accepted", "active")],
+            "ongoing": [p for p in mine if p.status in counts.OPEN_STATUSES],
+            "finished": [p for p in mine if p.status not in counts.LIVE_STATUSES],
         },
     )
 

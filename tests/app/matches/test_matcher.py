@@ -11,13 +11,15 @@ from sqlmodel import Session, select
 from app.auth.actor import Actor
 from app.config import Settings
 from app.matches import embeddings
-from app.matches.engine import Matcher
+from app.matches import matcher as matcher_module
+from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
 from app.profiles import service as profiles
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate
+from matching.index import DenseIndex
 from tests.app.factories import need_payload, profile_payload
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
@@ -83,14 +85,11 @@ def test_restart_loads_the_snapshot_without_encoding(
     def no_encoding(*_a: Any, **_k: Any) -> Any:
         raise AssertionError("nothing may be encoded at a restart")
 
-    monkeypatch.setattr(embeddings, "prepare_profiles", no_encoding)
-    monkeypatch.setattr(embeddings, "prepare_needs", no_encoding)
+    monkeypatch.setattr(embeddings, "prepare", no_encoding)
     monkeypatch.setattr(Matcher, "profile_vector", no_encoding)
     calls: list[int] = []
-    import app.matches.engine as engine_module
-
-    original = engine_module._build_corpus
-    monkeypatch.setattr(engine_module, "_build_corpus", lambda *a: calls.append(1) or original(*a))
+    original = matcher_module.build_corpus
+    monkeypatch.setattr(matcher_module, "build_corpus", lambda *a: calls.append(1) or original(*a))
     again = Matcher.start(settings, engine)
     assert calls == []  # loaded from the snapshot, not rebuilt
     assert _top(again, engine, need_id) == expected
@@ -205,9 +204,7 @@ def test_index_outgrowing_its_structure_is_rebuilt_in_the_background(
     victim = _top(matcher, engine, need_id)[0]
 
     # A profile deleted while the new index is being trained must not come back in it.
-    from app.matches import engine as engine_module
-
-    real_build = engine_module.DenseIndex.build
+    real_build = DenseIndex.build
 
     def build_during_a_change(*args: Any, **kwargs: Any) -> Any:
         built = real_build(*args, **kwargs)
@@ -219,7 +216,7 @@ def test_index_outgrowing_its_structure_is_rebuilt_in_the_background(
             matcher.sync(db)
         return built
 
-    monkeypatch.setattr(engine_module.DenseIndex, "build", build_during_a_change)
+    monkeypatch.setattr(DenseIndex, "build", build_during_a_change)
     with Session(engine) as db:
         matcher.sync(db)  # nothing new: no rebuild is started by sync itself
     matcher.rebuild_dense()
@@ -277,3 +274,76 @@ def test_every_request_thread_searches_with_one_faiss_thread(world: Any) -> None
     worker.start()
     worker.join()
     assert seen == [1]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("recipe", "older-recipe"), ("tokenizer_version", "older-jieba")],
+)
+def test_rows_made_with_another_recipe_or_tokenizer_are_re_encoded_too(
+    world: Any, column: str, value: str
+) -> None:
+    # One rule for "current": the model tag is not the only thing a stored row was made with.
+    engine, settings, need_id = world
+    first = Matcher.start(settings, engine)
+    expected = _top(first, engine, need_id)
+    with Session(engine) as db:
+        db.execute(update(ProfileEmbedding).values({column: value}))
+        db.commit()
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        stamps = set(
+            db.exec(
+                select(
+                    ProfileEmbedding.model_tag,
+                    ProfileEmbedding.recipe,
+                    ProfileEmbedding.tokenizer_version,
+                )
+            ).all()
+        )
+    assert stamps == {tuple(matcher.stamp.as_dict().values())}
+    assert _top(matcher, engine, need_id) == expected
+
+
+def test_an_open_need_is_matched_with_the_vector_the_matcher_holds(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.matches.service import need_matches
+    from app.needs.models import Need
+    from app.needs.schemas import NeedUpdate
+
+    engine, settings, need_id = world
+    matcher = Matcher.start(settings, engine)
+    expected = _top(matcher, engine, need_id)
+    looked_up: list[int] = []
+    real = Matcher.need_vector
+
+    def counted(self: Matcher, doc: Any, stored: Any) -> Any:
+        looked_up.append(doc.id)
+        return real(self, doc, stored)
+
+    monkeypatch.setattr(Matcher, "need_vector", counted)
+    assert _top(matcher, engine, need_id) == expected
+    assert looked_up == []  # held by the matcher: no stored row read, no digest
+
+    # Texts the matcher has not seen (changed in this session only) are not matched with the
+    # held vector: the stored row is stale for them too, so the query is encoded.
+    with Session(engine) as db:
+        deer = db.exec(select(Profile.id).where(Profile.name == "专家1")).one()
+        need = db.get(Need, need_id)
+        assert need is not None
+        need.title, need.description = "梅花鹿养殖", "梅花鹿养殖与鹿茸加工技术指导"
+        got = need_matches(db, matcher, need=need, limit=10)
+        db.rollback()
+    assert got.items[0].profile_id == deer
+    assert looked_up == [need_id]
+
+    # A closed need is no longer held: its stored row answers.
+    with Session(engine) as db:
+        need = db.get(Need, need_id)
+        assert need is not None
+        needs.update(db, need=need, data=NeedUpdate(status="closed"), actor=SYSTEM)
+        db.commit()
+    assert _top(matcher, engine, need_id) == expected
+    assert looked_up == [need_id, need_id]
+    assert need_id not in matcher.open_needs.docs

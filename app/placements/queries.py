@@ -1,0 +1,154 @@
+"""Reading placements: one by id (with the reader's rights checked), lists with their filters and
+the reader's scope, and the public shapes of placements and service reports."""
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.auth.actor import Actor
+from app.common import Role
+from app.counties.models import County
+from app.db import get_or_404, page_of
+from app.errors import forbidden
+from app.needs.models import Need
+from app.placements.models import Placement, ServiceReport
+from app.placements.rules import can_read
+from app.placements.schemas import (
+    STATUS_LABELS,
+    PlacementFilters,
+    PlacementPublic,
+    PlacementStatus,
+    ReportPublic,
+)
+from app.profiles.models import Profile
+
+
+def get(session: Session, placement_id: int) -> Placement:
+    return get_or_404(session, Placement, placement_id, "对接记录")
+
+
+def get_for_read(session: Session, placement_id: int, actor: Actor) -> Placement:
+    placement = get(session, placement_id)
+    if not can_read(session, actor, placement):
+        raise forbidden("无权查看该对接记录")
+    return placement
+
+
+def report_count(session: Session, placement_id: int) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(ServiceReport)
+            .where(ServiceReport.placement_id == placement_id)
+        ).one()
+    )
+
+
+def reports_of(session: Session, placement_id: int) -> Sequence[ServiceReport]:
+    return session.exec(
+        select(ServiceReport)
+        .where(ServiceReport.placement_id == placement_id)
+        .order_by(col(ServiceReport.id))
+    ).all()
+
+
+def to_public(session: Session, p: Placement) -> PlacementPublic:
+    need = session.get(Need, p.need_id)
+    profile = session.get(Profile, p.profile_id)
+    county = session.get(County, p.county_code)
+    assert need is not None
+    assert profile is not None
+    assert county is not None
+    assert p.id is not None
+    return PlacementPublic(
+        id=p.id,
+        need_id=p.need_id,
+        need_title=need.title,
+        profile_id=p.profile_id,
+        profile_name=profile.name,
+        county_code=p.county_code,
+        county_name=county.name,
+        program=p.program,
+        status=PlacementStatus(p.status),
+        status_label=STATUS_LABELS[PlacementStatus(p.status)],
+        off_list=p.off_list,
+        match_rank=p.match_rank,
+        match_score=p.match_score,
+        match_components=json.loads(p.match_components) if p.match_components else None,
+        model_version=p.model_version,
+        note=p.note,
+        reason=p.reason,
+        cancel_reason=p.cancel_reason,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        accepted_at=p.accepted_at,
+        declined_at=p.declined_at,
+        started_at=p.started_at,
+        completed_at=p.completed_at,
+        cancelled_at=p.cancelled_at,
+        report_count=report_count(session, p.id),
+    )
+
+
+def report_public(r: ServiceReport) -> ReportPublic:
+    assert r.id is not None
+    return ReportPublic(
+        id=r.id,
+        placement_id=r.placement_id,
+        author_id=r.author_id,
+        period=r.period,
+        service_days=r.service_days,
+        trainings=r.trainings,
+        problems_solved=r.problems_solved,
+        techniques_promoted=r.techniques_promoted,
+        jobs_created=r.jobs_created,
+        text=r.text,
+        created_at=r.created_at,
+    )
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=UTC)
+
+
+def filter_conditions(session: Session, actor: Actor, f: PlacementFilters) -> list[Any]:
+    """WHERE clauses for a listing, with the actor's scope applied (and checked)."""
+    conditions: list[Any] = []
+    county_code = f.county_code
+    if actor.role == Role.county:
+        if county_code is not None and county_code != actor.county_code:
+            raise forbidden("只能查看本县的对接记录")
+        county_code = actor.county_code
+    if actor.role == Role.talent:
+        mine = select(Profile.id).where(Profile.owner_id == actor.id)
+        conditions.append(col(Placement.profile_id).in_(mine))
+    if county_code:
+        conditions.append(Placement.county_code == county_code)
+    if f.prefecture or f.region:
+        sub = select(County.code)
+        if f.prefecture:
+            sub = sub.where(County.prefecture == f.prefecture)
+        if f.region:
+            sub = sub.where(County.region == f.region)
+        conditions.append(col(Placement.county_code).in_(sub))
+    for name in ("program", "status", "profile_id", "need_id"):
+        value = getattr(f, name)
+        if value is not None:
+            conditions.append(getattr(Placement, name) == value)
+    if f.date_from:
+        conditions.append(col(Placement.created_at) >= _day_start(f.date_from))
+    if f.date_to:
+        conditions.append(col(Placement.created_at) < _day_start(f.date_to) + timedelta(days=1))
+    return conditions
+
+
+def list_placements(
+    session: Session, *, actor: Actor, filters: PlacementFilters, page: int, page_size: int
+) -> tuple[Sequence[Placement], int]:
+    conditions = filter_conditions(session, actor, filters)
+    order = [col(Placement.created_at).desc(), col(Placement.id).desc()]
+    return page_of(session, Placement, conditions, order, page, page_size)

@@ -1,0 +1,290 @@
+"""The pure steps behind ``ProfileCorpus``: score a query against the profiles, take the shown
+page, write its reasons; and score one profile against the open needs.
+
+A request for profiles goes pool -> filter -> fuse -> page -> reasons. Candidates are the union
+of the dense top ``weights.pool``, the BM25 top ``weights.pool`` and, for ``return_home`` needs,
+the best ``pool // 2`` people whose 籍贯 is the county (so that a native outside both top lists
+still gets the hometown bonus at 1M profiles). That costs one or two dense searches and one BM25
+pass, then array work on the pool; ``take_page`` keeps the first ``limit`` with the matched terms
+the reasons need, as plain data. The caller fetches the page's profiles (and their remaining
+capacity) itself and hands them to ``page_to_matches``: nothing here reads a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.encoders import l2_normalise
+from matching.fusion import (
+    FusionWeights,
+    Signals,
+    compute_signals,
+    default_weights,
+    fuse,
+    order_by_score,
+)
+from matching.index import DenseIndex
+from matching.lexical import LexicalIndex, isin_ids
+from matching.reasons import build_reasons
+from matching.table import CandidateAttributes, ProfileTable, availability_code, county_int
+from matching.table import region_mask as _region_mask
+from matching.types import (
+    NO_FILTERS,
+    CountyInfo,
+    Match,
+    MatchFilters,
+    NeedDoc,
+    NeedMatch,
+    PageEntry,
+    ProfileDoc,
+    Query,
+    RankedPage,
+)
+
+IntArray = npt.NDArray[np.int64]
+
+DEFAULT_WEIGHTS = FusionWeights()
+# the components a match shows (the fused channels and the raw scores behind them)
+_SHOWN = ("dense", "lexical", "hometown", "region", "availability", "dense_cosine", "bm25")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPool:
+    """Every candidate considered for one query, fused and sorted best first."""
+
+    ids: IntArray
+    scores: npt.NDArray[np.float64]
+    components: Mapping[str, npt.NDArray[np.float64]]
+
+
+def score_profile_pool(
+    query: Query,
+    *,
+    lexical_index: LexicalIndex,
+    dense_index: DenseIndex,
+    table: ProfileTable,
+    counties: Mapping[str, CountyInfo],
+    weights: FusionWeights | None = None,
+    filters: MatchFilters = NO_FILTERS,
+) -> ScoredPool:
+    """Candidates from both channels, filtered, fused and sorted (reads the three structures).
+
+    ``weights``: None means ``default_weights`` of the dense index's model.
+    """
+    if weights is None:
+        weights = default_weights(dense_index.version.name)
+    county_code = query.county_code
+    q = l2_normalise(query.vector)
+    allowed, excluded = table.filter_ids(filters)
+    _, dense_ids = dense_index.search(q, weights.pool, allowed, excluded)
+    lex = lexical_index.score_query(query.tokens)
+    lexical_ids, _ = lex.top(weights.pool, allowed, excluded)
+    parts = [dense_ids[0][dense_ids[0] >= 0], lexical_ids]
+    if query.program == "return_home" and weights.hometown > 0 and county_code:
+        # people from the county itself are candidates even when neither channel's top list
+        # holds them (at 1M profiles a county has ~17k natives): their bonus must get a chance
+        natives = table.ids_with_hometown(county_code)
+        if allowed is not None:
+            natives = natives[isin_ids(natives, allowed)]
+        if len(natives):
+            _, native_ids = dense_index.search(q, max(1, weights.pool // 2), natives, excluded)
+            parts.append(native_ids[0][native_ids[0] >= 0])
+    cand = np.unique(np.concatenate(parts))
+    attrs = table.attributes(cand)
+    ok = table.passes(attrs, filters)
+    cand = cand[ok]
+    attrs = _subset(attrs, ok)
+    if len(cand) == 0:
+        return ScoredPool(cand, np.zeros(0), MappingProxyType({}))
+    dense_raw = dense_index.scores_for(q[0], cand)
+    lex_raw = lex.of(cand)
+    signals = compute_signals(attrs, county_code, counties, weights.availability_values)
+    total, comps = fuse(dense_raw, lex_raw, signals, weights, query.program == "return_home")
+    order = order_by_score(cand, total)
+    return ScoredPool(
+        cand[order], total[order], MappingProxyType({k: v[order] for k, v in comps.items()})
+    )
+
+
+def _subset(attrs: CandidateAttributes, keep: npt.NDArray[np.bool_]) -> CandidateAttributes:
+    return CandidateAttributes(
+        ids=attrs.ids[keep],
+        known=attrs.known[keep],
+        active=attrs.active[keep],
+        kind=attrs.kind[keep],
+        availability=attrs.availability[keep],
+        hometown=attrs.hometown[keep],
+        region_mask=attrs.region_mask[keep],
+    )
+
+
+def take_page(
+    pool: ScoredPool, limit: int, query: Query, lexical_index: LexicalIndex
+) -> RankedPage:
+    """The first ``limit`` of the pool with their matched terms (reads the lexical index)."""
+    ids = [int(i) for i in pool.ids[:limit]]
+    terms = lexical_index.matched_terms(query.tokens, ids) if ids else []
+    entries = []
+    for r, profile_id in enumerate(ids):
+        comps = {k: round(float(pool.components[k][r]), 4) for k in _SHOWN if k in pool.components}
+        entries.append(
+            PageEntry(
+                profile_id=profile_id,
+                score=round(float(pool.scores[r]), 6),
+                components=MappingProxyType(comps),
+                matched_terms=tuple(terms[r]),
+                term_weights=tuple(lexical_index.idf(terms[r]).tolist()),
+            )
+        )
+    return RankedPage(query, tuple(entries))
+
+
+def page_to_matches(
+    page: RankedPage,
+    *,
+    profiles: Mapping[int, ProfileDoc],
+    counties: Mapping[str, CountyInfo],
+    remaining_capacity: Mapping[int, int] | None = None,
+) -> list[Match]:
+    """``Match`` objects with reasons, from the page and the data the caller fetched for it.
+
+    ``profiles``: the page's profiles by id (one missing, e.g. deleted meanwhile, gets no
+    reasons); ``remaining_capacity``: places left by profile id (absent: no capacity note).
+    """
+    query = page.query
+    left = remaining_capacity or {}
+    out: list[Match] = []
+    for r, entry in enumerate(page.entries):
+        doc = profiles.get(entry.profile_id)
+        reasons: tuple[str, ...] = ()
+        if doc is not None:
+            reasons = build_reasons(
+                doc,
+                county_code=query.county_code,
+                program=query.program,
+                counties=counties,
+                matched_terms=entry.matched_terms,
+                term_weights=entry.term_weights,
+                need_text=query.text,
+                dense_strength=entry.components.get("dense", 0.0),
+                remaining_capacity=left.get(entry.profile_id),
+            )
+        out.append(
+            Match(
+                profile_id=entry.profile_id,
+                rank=r + 1,
+                score=entry.score,
+                components=entry.components,
+                reasons=reasons,
+            )
+        )
+    return out
+
+
+def rank_needs_for_profile(
+    profile: ProfileDoc,
+    profile_vector: npt.ArrayLike,
+    profile_tokens: Sequence[str],
+    needs: Sequence[NeedDoc],
+    need_vectors: npt.ArrayLike,
+    need_token_lists: Sequence[Sequence[str]],
+    *,
+    lexical_index: LexicalIndex,
+    counties: Mapping[str, CountyInfo],
+    weights: FusionWeights | None = None,
+    limit: int = 10,
+) -> list[NeedMatch]:
+    """The open needs that fit a person, scored with the same pairwise channels as the forward
+    direction (need vector . profile vector; BM25 of the need's terms in the profile under the
+    profile index's statistics) and normalised over the needs' pool.
+
+    ``profile_vector``: ``(dim,)`` passage vector; ``need_vectors``: ``(len(needs), dim)`` query
+    vectors; ``need_token_lists``: one token list per need. An inactive profile gets no needs.
+    ``weights``: pass ``default_weights(model_version.name)``; None means the E5 defaults.
+    """
+    if not profile.active or not needs:
+        return []
+    if weights is None:
+        weights = DEFAULT_WEIGHTS
+    need_units = l2_normalise(need_vectors)
+    if len(need_units) != len(needs) or len(need_token_lists) != len(needs):
+        raise ValueError("needs, need_vectors and need_token_lists differ in length")
+    profile_unit = l2_normalise(profile_vector)[0]
+    dense_all = need_units @ profile_unit
+    term_w = lexical_index.doc_term_weights(profile_tokens)
+    lex_all = np.fromiter(
+        (sum(term_w.get(t, 0.0) for t in set(toks)) for toks in need_token_lists),
+        dtype=np.float64,
+        count=len(needs),
+    )
+    k = min(weights.pool, len(needs))
+    top_dense = np.argpartition(-dense_all, k - 1)[:k]
+    positive = np.flatnonzero(lex_all > 0)
+    top_lexical = positive[np.argsort(-lex_all[positive], kind="stable")[:k]]
+    pool = np.unique(np.concatenate([top_dense, top_lexical]))
+    signals = _signals_for_needs(profile, [needs[i] for i in pool], counties, weights)
+    return_home = np.array([needs[i].program == "return_home" for i in pool], dtype=bool)
+    total, comps = fuse(dense_all[pool], lex_all[pool], signals, weights, return_home)
+    need_ids = np.array([needs[i].id for i in pool], dtype=np.int64)
+    order = order_by_score(need_ids, total)[:limit]
+    profile_terms = set(profile_tokens)
+    out: list[NeedMatch] = []
+    for r, j in enumerate(order.tolist()):
+        need = needs[int(pool[j])]
+        toks = need_token_lists[int(pool[j])]
+        matched = [t for t in dict.fromkeys(toks) if t in profile_terms]
+        idf = lexical_index.idf(matched)
+        by_idf_order = np.argsort(-idf, kind="stable")
+        by_idf = [matched[i] for i in by_idf_order]
+        comp = {name: round(float(v[j]), 4) for name, v in comps.items() if name in _SHOWN}
+        reasons = build_reasons(
+            profile,
+            county_code=need.county_code,
+            program=need.program,
+            counties=counties,
+            matched_terms=by_idf,
+            term_weights=idf[by_idf_order].tolist(),
+            need_text=need.title + need.description,
+            dense_strength=comp.get("dense", 0.0),
+        )
+        out.append(
+            NeedMatch(
+                need_id=need.id,
+                rank=r + 1,
+                score=round(float(total[j]), 6),
+                components=MappingProxyType(comp),
+                reasons=reasons,
+            )
+        )
+    return out
+
+
+def _signals_for_needs(
+    profile: ProfileDoc,
+    needs: Sequence[NeedDoc],
+    counties: Mapping[str, CountyInfo],
+    weights: FusionWeights,
+) -> Signals:
+    """Signals of one profile against each need (the need's county varies)."""
+    n = len(needs)
+    home = np.zeros(n)
+    region = np.zeros(n)
+    mask = _region_mask(profile.preferred_regions)
+    my_home = county_int(profile.hometown_county_code)
+    home_info = counties.get(profile.hometown_county_code or "")
+    for i, need in enumerate(needs):
+        info = counties.get(need.county_code)
+        if my_home and my_home == county_int(need.county_code):
+            home[i] = 1.0
+        elif home_info is not None and info is not None and home_info.prefecture == info.prefecture:
+            home[i] = 0.5
+        if mask and info is not None:
+            region[i] = 1.0 if mask & _region_mask([info.region]) else -1.0
+    code = availability_code(profile.availability)
+    avail_value = weights.availability_values.get(profile.availability, 0.0) if code >= 0 else 0.0
+    return Signals(home, region, np.full(n, avail_value))
