@@ -126,6 +126,7 @@ CASES = [
         lambda w: {"json": {"username": f"newtalent{next(_unique)}", "password": "Nenjiang9"}},
     ),
     Case("GET", "/api/v1/auth/me", signed_in(200)),
+    Case("POST", "/api/v1/auth/logout", signed_in(204)),
     Case("GET", "/api/v1/accounts", {"admin": 200}),
     Case(
         "POST",
