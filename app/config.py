@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -23,9 +24,27 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = DEV_SECRET_KEY
     access_token_minutes: int = 8 * 60
-    # Failed-login throttle: this many failures per (username, client) within the window.
+    # Sign-in and registration limits, counted in the database so that every worker process
+    # shares them (app/auth/throttle.py). Failed sign-ins per account and client address within
+    # the window:
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
+    # ... per account from any address (someone rotating addresses), in the same window. Higher
+    # than the above so that one person's typos do not lock everybody else out of the account.
+    login_account_max_failures: int = 20
+    # ... per client address over all accounts (password spraying). A village office behind one
+    # NAT address shares it, hence generous; successful sign-ins do not count.
+    login_address_max_failures: int = 30
+    login_address_window_seconds: int = 10 * 60
+    # Talent registrations per client address.
+    register_address_max: int = 20
+    register_address_window_seconds: int = 60 * 60
+    # Proxies whose X-Forwarded-For is believed: a comma list of IP addresses or networks
+    # ("10.0.0.5, 172.16.0.0/12"). Empty: the client is the socket's peer, whatever it claims.
+    trusted_proxies: str = ""
+    # Password hashes (argon2, 64 MiB each) computed at once per process; sign-ins beyond that
+    # wait without holding a request thread.
+    password_hash_threads: int = 2
     # Largest accepted upload for bulk import, in bytes.
     import_max_bytes: int = 20 * 1024 * 1024
     # A proposal is "on the match list" when the person ranks within this many for the need.
@@ -46,6 +65,40 @@ class Settings(BaseSettings):
     import_max_line_chars: int = 100_000
     import_max_unzipped_bytes: int = 128 * 1024 * 1024
     import_max_shared_strings_bytes: int = 32 * 1024 * 1024
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError:
+                    bad = item.strip()
+                    raise ValueError(
+                        f"XIANGCAI_TRUSTED_PROXIES: {bad!r} is not an IP address or network"
+                    ) from None
+        return value
+
+    @field_validator(
+        "login_max_failures",
+        "login_account_max_failures",
+        "login_address_max_failures",
+        "register_address_max",
+        "login_window_seconds",
+        "login_address_window_seconds",
+        "register_address_window_seconds",
+        "password_hash_threads",
+    )
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
 
     @field_validator("data_dir")
     @classmethod
@@ -75,6 +128,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def _networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in value.split(",")
+        if item.strip()
+    )
 
 
 @lru_cache

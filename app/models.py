@@ -1,7 +1,7 @@
 """Imports every table class so that the metadata is complete (Alembic, tests)."""
 
 from app.audit.models import AuditEvent, AuditHead
-from app.auth.models import Account, LoginAttempt
+from app.auth.models import Account, RateCounter
 from app.counties.models import County
 from app.idempotency.models import IdempotencyRecord
 from app.matches.models import NeedEmbedding, ProfileEmbedding
@@ -15,12 +15,12 @@ __all__ = [
     "AuditHead",
     "County",
     "IdempotencyRecord",
-    "LoginAttempt",
     "Need",
     "NeedEmbedding",
     "Placement",
     "Profile",
     "ProfileEmbedding",
     "ProfileTag",
+    "RateCounter",
     "ServiceReport",
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -24,6 +24,11 @@ class Account(SQLModel, table=True):
     )
     display_name: str = Field(default="", sa_column=Column(String(50), nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    # Carried in every access token; bumping it (sign-out, password, role or county change,
+    # deactivation) turns away every token issued before.
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -32,16 +37,11 @@ class Account(SQLModel, table=True):
     )
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Failed and successful sign-ins, kept for the per-username-and-client throttle."""
+class RateCounter(SQLModel, table=True):
+    """One fixed-window counter of the sign-in and registration limits (app/auth/throttle.py)."""
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_lookup", "username", "client", "created_at"),)
+    __tablename__ = "rate_counter"
 
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
-    username: str = Field(sa_column=Column(String(64), nullable=False))
-    client: str = Field(sa_column=Column(String(64), nullable=False))
-    succeeded: bool = Field(sa_column=Column(Boolean, nullable=False))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
-    )
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    hits: int = Field(sa_column=Column(Integer, nullable=False))
+    window_started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.auth.actor import Actor
+from app.auth.clients import client_address
 from app.auth.models import Account
 from app.auth.security import decode_access_token
 from app.common import Role
@@ -29,10 +30,6 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 def _unauthenticated() -> AppError:
     return AppError(401, "not_authenticated", "请先登录", headers={"WWW-Authenticate": "Bearer"})
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def resolve_account(request: Request, session: Session, token: str | None) -> Account | None:
@@ -53,6 +50,9 @@ def resolve_account(request: Request, session: Session, token: str | None) -> Ac
     session.commit()
     if account is None or not account.active:
         return None
+    # Sign-out and changes of password, role, county or activity bump the account's version.
+    if claims.get("ver") != account.token_version:
+        return None
     return account
 
 
@@ -63,7 +63,7 @@ def actor_of(account: Account, request: Request) -> Actor:
         username=account.username,
         role=account.role,
         county_code=account.county_code,
-        client=_client(request),
+        client=client_address(request),
     )
 
 

@@ -1,9 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 
 from app.auth import service
 from app.auth.actor import Actor
+from app.auth.clients import client_address
 from app.auth.policy import AdminActor, AnyActor, GuardedRoute, public
 from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, RegisterIn, Token
 from app.auth.security import create_access_token
@@ -16,7 +17,7 @@ PublicActor = Annotated[Actor | None, public()]
 
 
 @router.post("/auth/token", response_model=Token)
-def login(
+async def login(
     request: Request,
     session: SessionDep,
     _actor: PublicActor,
@@ -24,15 +25,13 @@ def login(
     password: Annotated[str, Form(max_length=128)],
 ) -> Token:
     """登录（OAuth2 密码模式），返回访问令牌。"""
-    client = request.client.host if request.client else "unknown"
-    outcome = service.authenticate(
+    outcome = await service.sign_in(
         session,
         username=username,
         password=password,
-        client=client,
+        client=client_address(request),
         settings=request.app.state.settings,
     )
-    session.commit()
     if outcome.retry_after is not None:
         raise AppError(
             429,
@@ -53,8 +52,17 @@ def login(
         account_id=outcome.account.id,
         role=outcome.account.role,
         settings=request.app.state.settings,
+        token_version=outcome.account.token_version,
     )
     return Token(access_token=token)
+
+
+@router.post("/auth/logout", status_code=204, response_class=Response)
+def logout(session: SessionDep, actor: AnyActor) -> Response:
+    """退出登录：此前签发给本账号的所有令牌一律失效（所有设备同时退出）。"""
+    service.logout(session, actor=actor)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.post("/auth/register", response_model=AccountPublic, status_code=201)
@@ -62,8 +70,9 @@ def register(
     request: Request, session: SessionDep, _actor: PublicActor, data: RegisterIn
 ) -> AccountPublic:
     """人才自助注册账号。"""
-    client = request.client.host if request.client else "unknown"
-    account = service.register_talent(session, data=data, client=client)
+    account = service.register_talent_limited(
+        session, data=data, client=client_address(request), settings=request.app.state.settings
+    )
     session.commit()
     return service.to_public(session, account)
 

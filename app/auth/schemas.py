@@ -2,8 +2,9 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from app.auth.passwords import password_problem
 from app.common import NameText, Role
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
@@ -21,6 +22,16 @@ def _password(value: str) -> str:
         raise ValueError("密码长度须为 8–128 位")
     if not (re.search(r"[A-Za-z]", value) and re.search(r"\d", value)):
         raise ValueError("密码须同时包含字母和数字")
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _not_the_username(value: str, info: ValidationInfo) -> str:
+    problem = password_problem(value, username=info.data.get("username"))
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -35,6 +46,11 @@ class RegisterIn(BaseModel):
     password: Password
     display_name: NameText | None = None
 
+    @field_validator("password")
+    @classmethod
+    def _password_not_username(cls, value: str, info: ValidationInfo) -> str:
+        return _not_the_username(value, info)
+
 
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,6 +60,11 @@ class AccountCreate(BaseModel):
     role: Role
     county_code: str | None = None
     display_name: NameText | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _password_not_username(cls, value: str, info: ValidationInfo) -> str:
+        return _not_the_username(value, info)
 
 
 class AccountUpdate(BaseModel):

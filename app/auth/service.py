@@ -1,21 +1,32 @@
-"""Accounts, sign-in and its throttle."""
+"""Accounts, sign-in and sign-out, and the limits on sign-in and registration.
+
+Transaction rules: no transaction is open while a password is hashed or checked (argon2 takes
+about 0.1 s and 64 MiB). Account writes hash first, before their first statement; a sign-in
+runs as two short transactions (count the attempt and read the account; record the outcome)
+with the check between them, off the event loop in a small pool of its own. The limit
+counters (``app.auth.throttle``) commit on their own, since a rollback must not undo them.
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
+from anyio import to_thread
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
+from app.auth import throttle
 from app.auth.actor import Actor
-from app.auth.models import Account, LoginAttempt
+from app.auth.clients import address_group
+from app.auth.models import Account
+from app.auth.passwords import password_problem
 from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, RegisterIn
-from app.auth.security import dummy_hash, hash_password, verify_password
+from app.auth.security import dummy_hash, hash_password, off_the_loop, verify_password
 from app.common import Role
 from app.config import Settings
 from app.counties.models import County
-from app.db import get_or_404, page_of, utcnow
+from app.db import begin_read_only, get_or_404, page_of, utcnow
 from app.errors import AppError
 from app.profiles.models import Profile
 
@@ -58,11 +69,12 @@ def _ensure_username_free(session: Session, username: str) -> None:
 
 
 def create_account(session: Session, *, data: AccountCreate, actor: Actor) -> Account:
+    password_hash = hash_password(data.password)  # before any statement: see the module notes
     _ensure_username_free(session, data.username)
     county_code = _check_role_county(session, data.role, data.county_code)
     account = Account(
         username=data.username,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         role=data.role,
         county_code=county_code,
         display_name=data.display_name or data.username,
@@ -94,8 +106,15 @@ def register_talent(session: Session, *, data: RegisterIn, client: str) -> Accou
 def update_account(
     session: Session, *, account: Account, data: AccountUpdate, actor: Actor
 ) -> Account:
-    before = snapshot(account)
     changes = data.model_dump(exclude_unset=True)
+    password_hash = None
+    if "password" in changes:
+        problem = password_problem(changes["password"], username=account.username)
+        if problem:
+            raise AppError(422, "validation_error", problem, field="password")
+        password_hash = hash_password(changes["password"])
+    before = snapshot(account)
+    access_before = (account.role, account.county_code, account.active)
     role = changes.get("role", account.role)
     county = changes.get("county_code", account.county_code if "role" not in changes else None)
     if "role" in changes or "county_code" in changes:
@@ -107,8 +126,14 @@ def update_account(
         if account.id == actor.id and not changes["active"]:
             raise AppError(409, "cannot_deactivate_self", "不能停用自己的账号", field="active")
         account.active = changes["active"]
-    if "password" in changes:
-        account.password_hash = hash_password(changes["password"])
+    if password_hash is not None:
+        account.password_hash = password_hash
+    if password_hash is not None or access_before != (
+        account.role,
+        account.county_code,
+        account.active,
+    ):
+        _revoke_tokens(account)
     account.updated_at = utcnow()
     session.add(account)
     session.flush()
@@ -127,6 +152,30 @@ def update_account(
     return account
 
 
+def _revoke_tokens(account: Account) -> None:
+    # Computed by the database, so that two changes at once cannot both write the same number
+    # (and leave a token issued between them valid).
+    account.token_version = Account.token_version + 1
+
+
+def logout(session: Session, *, actor: Actor) -> None:
+    """Sign out: every token of the account issued so far stops working.
+
+    This signs the account out everywhere (other browsers and API clients too). That is the
+    simple, storage-free choice: a token carries its account's version, and a list of revoked
+    tokens would have to be kept and expired per token instead.
+    """
+    if actor.id is None:
+        return
+    # One UPDATE, so that the transaction writes first and never upgrades a read.
+    session.execute(
+        update(Account)
+        .where(col(Account.id) == actor.id)
+        .values(token_version=col(Account.token_version) + 1)
+    )
+    audit.record(session, actor=actor, action="auth.logout", entity="account", entity_id=actor.id)
+
+
 def get_account(session: Session, account_id: int) -> Account:
     return get_or_404(session, Account, account_id, "账号")
 
@@ -142,6 +191,44 @@ def list_accounts(
     return page_of(session, Account, conditions, [col(Account.id)], page, page_size)
 
 
+# --- registration limit ------------------------------------------------------------------------
+
+
+def _registration_limit(client: str, settings: Settings) -> throttle.Limit:
+    return throttle.Limit(
+        f"register-address:{address_group(client)}",
+        settings.register_address_max,
+        timedelta(seconds=settings.register_address_window_seconds),
+    )
+
+
+def register_talent_limited(
+    session: Session, *, data: RegisterIn, client: str, settings: Settings
+) -> Account:
+    """``register_talent``, counted against the registrations of the client's address.
+
+    Commits the count at once (429 when the address is over its limit); a registration that is
+    refused afterwards (name taken, bad county) is given back.
+    """
+    limit = _registration_limit(client, settings)
+    reservation = throttle.reserve(session, [limit])
+    if reservation.retry_after is not None:
+        raise AppError(
+            429,
+            "too_many_registrations",
+            f"该网络地址注册账号过于频繁，请 {reservation.retry_after} 秒后再试",
+            field="username",
+            headers={"Retry-After": str(reservation.retry_after)},
+        )
+    try:
+        return register_talent(session, data=data, client=client)
+    except Exception:
+        session.rollback()
+        throttle.give_back(session, reservation, [limit.key])
+        session.commit()
+        raise
+
+
 # --- sign-in -----------------------------------------------------------------------------------
 
 
@@ -151,54 +238,47 @@ class LoginOutcome:
     retry_after: int | None = None
 
 
-def _recent_failures(
-    session: Session, username: str, client: str, settings: Settings
-) -> list[LoginAttempt]:
-    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    last_success = session.exec(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.username == username,
-            LoginAttempt.client == client,
-            col(LoginAttempt.succeeded).is_(True),
-        )
-    ).one()
-    if last_success is not None and last_success.tzinfo is None:
-        last_success = last_success.replace(tzinfo=since.tzinfo)
-    floor = max(since, last_success) if last_success else since
-    return list(
-        session.exec(
-            select(LoginAttempt)
-            .where(
-                LoginAttempt.username == username,
-                LoginAttempt.client == client,
-                col(LoginAttempt.succeeded).is_(False),
-                LoginAttempt.created_at > floor,
-            )
-            .order_by(col(LoginAttempt.created_at))
-        ).all()
-    )
+@dataclass(frozen=True)
+class _Attempt:
+    """A sign-in between its two transactions."""
+
+    username: str
+    client: str
+    account: Account | None
+    reservation: throttle.Reservation
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, client: str, settings: Settings
-) -> LoginOutcome:
-    """Check a password, throttling per (username, client); records the attempt and its event.
+def _pair_key(username: str, client: str) -> str:
+    return f"login:{address_group(client)}:{username}"
 
-    The caller commits whatever the outcome, so that failures are remembered.
-    """
+
+def _account_key(username: str) -> str:
+    return f"login-account:{username}"
+
+
+def _address_key(client: str) -> str:
+    return f"login-address:{address_group(client)}"
+
+
+def _login_limits(username: str, client: str, settings: Settings) -> list[throttle.Limit]:
+    window = timedelta(seconds=settings.login_window_seconds)
+    return [
+        throttle.Limit(_pair_key(username, client), settings.login_max_failures, window),
+        throttle.Limit(_account_key(username), settings.login_account_max_failures, window),
+        throttle.Limit(
+            _address_key(client),
+            settings.login_address_max_failures,
+            timedelta(seconds=settings.login_address_window_seconds),
+        ),
+    ]
+
+
+def _start(session: Session, *, username: str, client: str, settings: Settings) -> _Attempt:
+    """Count the attempt against every limit, then read the account; two short transactions."""
     username = username.strip().lower()[:64]
-    failures = _recent_failures(session, username, client, settings)
-    actor = Actor(id=None, username=username or "(空)", role="anonymous", client=client)
-    if len(failures) >= settings.login_max_failures:
-        oldest = failures[-settings.login_max_failures].created_at
-        retry = (
-            int(
-                (
-                    oldest + timedelta(seconds=settings.login_window_seconds) - utcnow()
-                ).total_seconds()
-            )
-            + 1
-        )
+    reservation = throttle.reserve(session, _login_limits(username, client, settings))
+    if reservation.retry_after is not None:
+        actor = Actor(id=None, username=username or "(空)", role="anonymous", client=client)
         audit.record(
             session,
             actor=actor,
@@ -206,16 +286,21 @@ def authenticate(
             entity="account",
             context={"client": client},
         )
-        return LoginOutcome(None, retry_after=max(retry, 1))
-
+        session.commit()
+        return _Attempt(username, client, None, reservation)
+    begin_read_only(session)
     account = session.exec(select(Account).where(Account.username == username)).first()
-    if account is None:
-        verify_password(password, dummy_hash())
-        ok = False
-    else:
-        ok = verify_password(password, account.password_hash) and account.active
-    session.add(LoginAttempt(username=username, client=client, succeeded=ok))
-    if ok and account is not None:
+    session.commit()
+    return _Attempt(username, client, account, reservation)
+
+
+def _finish(session: Session, attempt: _Attempt, *, password_ok: bool) -> LoginOutcome:
+    """Record the outcome in one short transaction: a success clears the counters it used."""
+    account, client = attempt.account, attempt.client
+    if password_ok and account is not None and account.active:
+        throttle.reset(session, _pair_key(attempt.username, client))
+        keys = [_account_key(attempt.username), _address_key(client)]
+        throttle.give_back(session, attempt.reservation, keys)
         audit.record(
             session,
             actor=Actor(id=account.id, username=account.username, role=account.role, client=client),
@@ -224,7 +309,9 @@ def authenticate(
             entity_id=account.id,
             context={"client": client},
         )
+        session.commit()
         return LoginOutcome(account)
+    actor = Actor(id=None, username=attempt.username or "(空)", role="anonymous", client=client)
     audit.record(
         session,
         actor=actor,
@@ -233,4 +320,42 @@ def authenticate(
         entity_id=account.id if account else None,
         context={"client": client},
     )
+    session.commit()
     return LoginOutcome(None)
+
+
+def _hash_to_check(attempt: _Attempt) -> str:
+    # An unknown name is checked against a real hash too: the answer takes as long, so names
+    # cannot be told apart by timing.
+    return attempt.account.password_hash if attempt.account is not None else dummy_hash()
+
+
+async def sign_in(
+    session: Session, *, username: str, password: str, client: str, settings: Settings
+) -> LoginOutcome:
+    """Check a password under the sign-in limits; records the attempt and its audit event.
+
+    Limits, all counted before the check so that concurrent attempts cannot slip past them:
+    failures per account and client address (a success resets it), per account from anywhere
+    and per address over all accounts (a success is given back to both). Commits itself.
+    Call from the event loop: the database work runs in worker threads, the check in the
+    password pool, and a waiting sign-in holds no thread.
+    """
+    attempt = await to_thread.run_sync(
+        lambda: _start(session, username=username, client=client, settings=settings)
+    )
+    if attempt.reservation.retry_after is not None:
+        return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
+    ok = await off_the_loop(settings, verify_password, password, _hash_to_check(attempt))
+    return await to_thread.run_sync(lambda: _finish(session, attempt, password_ok=ok))
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, client: str, settings: Settings
+) -> LoginOutcome:
+    """``sign_in`` for code that runs in a worker thread already. Commits itself."""
+    attempt = _start(session, username=username, client=client, settings=settings)
+    if attempt.reservation.retry_after is not None:
+        return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
+    ok = verify_password(password, _hash_to_check(attempt))
+    return _finish(session, attempt, password_ok=ok)

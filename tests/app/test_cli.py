@@ -60,7 +60,7 @@ def test_users_create(env: str, capsys: pytest.CaptureFixture[str]) -> None:
                 "--username",
                 "tongyu",
                 "--password",
-                "Abcdef123",
+                "Nenjiang9",
                 "--role",
                 "county",
                 "--county",
@@ -77,7 +77,7 @@ def test_users_create(env: str, capsys: pytest.CaptureFixture[str]) -> None:
                 "--username",
                 "tongyu",
                 "--password",
-                "Abcdef123",
+                "Nenjiang9",
                 "--role",
                 "county",
                 "--county",
@@ -87,7 +87,7 @@ def test_users_create(env: str, capsys: pytest.CaptureFixture[str]) -> None:
         == 1
     )  # taken
     assert (
-        main(["users", "create", "--username", "x", "--password", "Abcdef123", "--role", "admin"])
+        main(["users", "create", "--username", "x", "--password", "Nenjiang9", "--role", "admin"])
         == 2
     )  # too short a username
     assert (
@@ -98,7 +98,7 @@ def test_users_create(env: str, capsys: pytest.CaptureFixture[str]) -> None:
                 "--username",
                 "nocounty",
                 "--password",
-                "Abcdef123",
+                "Nenjiang9",
                 "--role",
                 "county",
             ]

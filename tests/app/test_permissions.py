@@ -123,9 +123,10 @@ CASES = [
         "POST",
         "/api/v1/auth/register",
         everyone(201),
-        lambda w: {"json": {"username": f"newtalent{next(_unique)}", "password": "Abcdef123"}},
+        lambda w: {"json": {"username": f"newtalent{next(_unique)}", "password": "Nenjiang9"}},
     ),
     Case("GET", "/api/v1/auth/me", signed_in(200)),
+    Case("POST", "/api/v1/auth/logout", signed_in(204)),
     Case("GET", "/api/v1/accounts", {"admin": 200}),
     Case(
         "POST",
@@ -134,7 +135,7 @@ CASES = [
         lambda w: {
             "json": {
                 "username": f"acct{next(_unique)}",
-                "password": "Abcdef123",
+                "password": "Nenjiang9",
                 "role": "province",
             }
         },

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from app.auth import service as accounts
+from app.auth.clients import client_address
 from app.auth.models import Account
 from app.auth.schemas import RegisterIn
 from app.auth.security import create_access_token
@@ -23,10 +24,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def safe_next(value: str | None) -> str | None:
     """A local path to return to after sign-in; anything else (other sites) is ignored."""
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
@@ -39,7 +36,12 @@ def _signed_in(
 ) -> Response:
     settings: Settings = request.app.state.settings
     assert account.id is not None
-    token = create_access_token(account_id=account.id, role=account.role, settings=settings)
+    token = create_access_token(
+        account_id=account.id,
+        role=account.role,
+        settings=settings,
+        token_version=account.token_version,
+    )
     message = message or f"欢迎，{account.display_name or account.username}"
     response = redirect(request, target or HOME[account.role], message)
     start_session(request, response, token)
@@ -64,7 +66,9 @@ def login_form(request: Request, viewer: MaybeViewer) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, _viewer: MaybeViewer, data: FormDep) -> Response:
+async def login(
+    request: Request, session: SessionDep, _viewer: MaybeViewer, data: FormDep
+) -> Response:
     """登录：经由统一的认证服务（失败限流、审计留痕）。"""
     form = Form.read(data)
     target = safe_next(form.get("next"))
@@ -80,17 +84,18 @@ def login(request: Request, session: SessionDep, _viewer: MaybeViewer, data: For
     context = {"title": "登录", "form": form, "next": target}
     if not form.ok:
         return render(request, "auth/login.html", context, status_code=422)
-    outcome = accounts.authenticate(
+    outcome = await accounts.sign_in(
         session,
         username=username,
         password=password,
-        client=_client(request),
+        client=client_address(request),
         settings=request.app.state.settings,
     )
-    session.commit()
     if outcome.retry_after is not None:
         form.general.append(f"登录失败次数过多，请 {outcome.retry_after} 秒后再试")
-        return render(request, "auth/login.html", context, status_code=429)
+        response = render(request, "auth/login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
     if outcome.account is None:
         form.general.append("用户名或密码错误，或账号已停用")
         return render(request, "auth/login.html", context, status_code=401)
@@ -118,12 +123,14 @@ def register(
         form.add("password2", "两次输入的密码不一致")
     if register_in is None or not form.ok:
         return render(request, "auth/register.html", context, status_code=422)
-    client = _client(request)
+    client = client_address(request)
     if (
         save(
             session,
             form,
-            lambda: accounts.register_talent(session, data=register_in, client=client),
+            lambda: accounts.register_talent_limited(
+                session, data=register_in, client=client, settings=request.app.state.settings
+            ),
         )
         is None
     ):
@@ -135,15 +142,17 @@ def register(
         client=client,
         settings=request.app.state.settings,
     )
-    session.commit()
     if outcome.account is None:
         return redirect(request, "/login", "注册成功，请登录", "info")
     return _signed_in(request, outcome.account, "/me/profile/edit", "注册成功，请填写您的人才档案")
 
 
 @router.post("/logout")
-def logout(request: Request, _viewer: MaybeViewer) -> Response:
-    """退出登录。"""
+def logout(request: Request, session: SessionDep, viewer: MaybeViewer) -> Response:
+    """退出登录：与 API 的退出相同，本账号此前的所有登录一律失效。"""
+    if viewer is not None:
+        accounts.logout(session, actor=viewer.actor)
+        session.commit()
     response = redirect(request, "/login", "您已退出登录", "info")
     end_session(request, response)
     return response

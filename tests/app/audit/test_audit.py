@@ -33,7 +33,7 @@ def trail(client: TestClient, db: Session, settings: Any) -> dict[str, dict[str,
     client.post(
         "/api/v1/accounts",
         headers=admin,
-        json={"username": "newone", "password": "Abcdef123", "role": "province"},
+        json={"username": "newone", "password": "Nenjiang9", "role": "province"},
     )
     client.post("/api/v1/auth/token", data={"username": "newone", "password": "wrong123"})
     return {"admin": admin, "county": county}

@@ -97,25 +97,25 @@ def test_success_resets_the_failure_count(
 def test_register_creates_talent_with_argon2_hash(client: TestClient, db: Session) -> None:
     r = client.post(
         "/api/v1/auth/register",
-        json={"username": "Zhao_Lei", "password": "Abcdef123", "display_name": "赵磊"},
+        json={"username": "Zhao_Lei", "password": "Songhua-river-26", "display_name": "赵磊"},
     )
     assert r.status_code == 201
     assert r.json()["role"] == "talent"
     assert r.json()["username"] == "zhao_lei"
     account = db.exec(select(Account).where(Account.username == "zhao_lei")).one()
     assert account.password_hash.startswith("$argon2id$")
-    assert _login(client, "zhao_lei", "Abcdef123").status_code == 200
+    assert _login(client, "zhao_lei", "Songhua-river-26").status_code == 200
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"username": "ab", "password": "Abcdef123"}, "username"),
-        ({"username": "有中文", "password": "Abcdef123"}, "username"),
+        ({"username": "ab", "password": "Songhua-river-26"}, "username"),
+        ({"username": "有中文", "password": "Songhua-river-26"}, "username"),
         ({"username": "validname", "password": "short1"}, "password"),
         ({"username": "validname", "password": "onlyletters"}, "password"),
-        ({"username": "validname", "password": "Abcdef123", "role": "admin"}, "role"),
-        ({"password": "Abcdef123"}, "username"),
+        ({"username": "validname", "password": "Songhua-river-26", "role": "admin"}, "role"),
+        ({"password": "Songhua-river-26"}, "username"),
     ],
 )
 def test_register_rejects_bad_input(client: TestClient, body: dict[str, Any], field: str) -> None:
@@ -127,7 +127,9 @@ def test_register_rejects_bad_input(client: TestClient, body: dict[str, Any], fi
 
 def test_register_cannot_take_a_used_username(client: TestClient, db: Session) -> None:
     make_account(db, "admin", username="taken")
-    r = client.post("/api/v1/auth/register", json={"username": "TAKEN", "password": "Abcdef123"})
+    r = client.post(
+        "/api/v1/auth/register", json={"username": "TAKEN", "password": "Songhua-river-26"}
+    )
     assert r.status_code == 409
     assert r.json()["code"] == "username_taken"
 
@@ -157,7 +159,7 @@ def test_admin_manages_accounts(client: TestClient, db: Session, settings: Setti
         headers=admin,
         json={
             "username": "tongyu",
-            "password": "Abcdef123",
+            "password": "Songhua-river-26",
             "role": "county",
             "county_code": "220822",
         },
@@ -168,7 +170,7 @@ def test_admin_manages_accounts(client: TestClient, db: Session, settings: Setti
     missing_county = client.post(
         "/api/v1/accounts",
         headers=admin,
-        json={"username": "nocounty", "password": "Abcdef123", "role": "county"},
+        json={"username": "nocounty", "password": "Songhua-river-26", "role": "county"},
     )
     assert missing_county.status_code == 422
     assert missing_county.json()["field"] == "county_code"
@@ -177,7 +179,7 @@ def test_admin_manages_accounts(client: TestClient, db: Session, settings: Setti
         headers=admin,
         json={
             "username": "badcounty",
-            "password": "Abcdef123",
+            "password": "Songhua-river-26",
             "role": "county",
             "county_code": "229999",
         },

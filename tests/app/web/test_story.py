@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 TALENT = {
     "username": "lihong",
-    "password": "Lihong2027",
+    "password": "Lvdou-Baicheng-27",
     "name": "李红",
     "phone": "13904361234",
 }

@@ -1,0 +1,77 @@
+"""Common and guessable passwords are refused wherever a password is set."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.auth.passwords import password_problem
+from app.config import Settings
+from tests.app.factories import auth, make_account
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("villager", "password1"),  # on the list of the most used passwords
+        ("villager", "Password1"),  # ... whatever the case
+        ("villager", "qwerty123"),
+        ("villager", "Abcdef123"),
+        ("villager", "iloveyou1"),
+        ("zhangwei", "Zhangwei2026"),  # the user name inside
+        ("13812345678", "a13812345678"),  # a phone number used as user name
+        ("villager", "a1a1a1a1a1"),  # one short block repeated
+        ("villager", "zzzzzzz9"),  # (nearly) all one character
+        ("villager", "bcdef6789"),  # runs of the alphabet and the digits
+        ("villager", "Zxcvbn789"),  # keyboard rows
+        ("villager", "98765zyxw"),  # ... backwards too
+    ],
+)
+def test_registration_refuses_guessable_passwords(
+    client: TestClient, username: str, password: str
+) -> None:
+    r = client.post("/api/v1/auth/register", json={"username": username, "password": password})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["field"] == "password"
+    assert body["code"] == "validation_error"
+    assert body["message"].startswith("密码")
+    assert _chinese(body["message"])
+
+
+@pytest.mark.parametrize("password", ["Meihekou-rice-2027", "Lihong2027", "Tonghua-ginseng-9"])
+def test_reasonable_passwords_pass(password: str) -> None:
+    assert password_problem(password, username="wangfang") is None
+
+
+def test_admin_cannot_create_an_account_with_a_common_password(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    admin = auth(make_account(db, "admin"), settings)
+    r = client.post(
+        "/api/v1/accounts",
+        headers=admin,
+        json={"username": "newprov", "password": "password1", "role": "province"},
+    )
+    assert r.status_code == 422
+    assert r.json()["field"] == "password"
+    assert _chinese(r.json()["message"])
+
+
+@pytest.mark.parametrize("password", ["password1", "Changed2026changed", "Changed2026"])
+def test_password_change_refuses_guessable_passwords(
+    client: TestClient, db: Session, settings: Settings, password: str
+) -> None:
+    admin = auth(make_account(db, "admin"), settings)
+    account = make_account(db, "talent", username="changed")
+    r: Any = client.patch(
+        f"/api/v1/accounts/{account.id}", headers=admin, json={"password": password}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "password"
+    assert r.json()["message"].startswith("密码")
