@@ -75,3 +75,24 @@ def test_password_change_refuses_guessable_passwords(
     assert r.status_code == 422, r.text
     assert r.json()["field"] == "password"
     assert r.json()["message"].startswith("密码")
+
+
+def test_password_checks_run_at_a_lower_priority_than_requests() -> None:
+    """A burst of failed sign-ins must not take the cores from other users' requests."""
+    import asyncio
+    import os
+
+    from app.auth import security
+    from app.config import Settings
+
+    settings = Settings(env="test", database_url="sqlite://", password_hash_threads=1)
+
+    def niceness() -> int:
+        import threading
+
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    inside = asyncio.run(security.off_the_loop(settings, niceness))
+    assert (
+        inside == os.getpriority(os.PRIO_PROCESS, 0) + security.PASSWORD_THREAD_NICE or inside == 19
+    )
