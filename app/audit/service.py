@@ -9,9 +9,9 @@ and the chain order is the commit order.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import event, text
@@ -54,6 +54,90 @@ def record(
         session,
         actor=actor,
         events=[PendingEvent(action, entity, entity_id, before, after, context)],
+    )
+
+
+def fields_of(row: Any, names: Sequence[str]) -> dict[str, Any]:
+    """What the trail keeps of a row: the named attributes, dates as ISO text, lists as lists."""
+    return {name: _plain(getattr(row, name)) for name in names}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return list(value)
+    return value
+
+
+def record_insert(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    row: Any,
+    after: dict[str, Any],
+    context: dict[str, Any] | None = None,
+) -> None:
+    """Save a new row (it gets its id) with the event that created it."""
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=row.id,
+        after=after,
+        context=context,
+    )
+
+
+def record_update(
+    session: Session,
+    *,
+    actor: Actor,
+    entity: str,
+    row: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    context: dict[str, Any] | None = None,
+) -> bool:
+    """Save an edited row with its ``<entity>.update`` event; False (nothing saved) when the
+    audited fields did not change."""
+    if after == before:
+        return False
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=f"{entity}.update",
+        entity=entity,
+        entity_id=row.id,
+        before=before,
+        after=after,
+        context=context,
+    )
+    return True
+
+
+def record_delete(
+    session: Session, *, actor: Actor, entity: str, row: Any, before: dict[str, Any]
+) -> None:
+    """Delete a row with its ``<entity>.delete`` event."""
+    row_id = row.id
+    session.delete(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=f"{entity}.delete",
+        entity=entity,
+        entity_id=row_id,
+        before=before,
     )
 
 

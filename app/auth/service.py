@@ -30,16 +30,12 @@ from app.db import begin_read_only, get_or_404, page_of, utcnow
 from app.errors import AppError
 from app.profiles.models import Profile
 
+# What the audit trail keeps of an account (never the password hash).
+AUDITED = ("username", "role", "county_code", "display_name", "active")
+
 
 def snapshot(account: Account) -> dict[str, Any]:
-    """What the audit trail keeps of an account (never the password hash)."""
-    return {
-        "username": account.username,
-        "role": account.role,
-        "county_code": account.county_code,
-        "display_name": account.display_name,
-        "active": account.active,
-    }
+    return audit.fields_of(account, AUDITED)
 
 
 def to_public(session: Session, account: Account) -> AccountPublic:
@@ -79,14 +75,12 @@ def create_account(session: Session, *, data: AccountCreate, actor: Actor) -> Ac
         county_code=county_code,
         display_name=data.display_name or data.username,
     )
-    session.add(account)
-    session.flush()
-    audit.record(
+    audit.record_insert(
         session,
         actor=actor,
         action="account.create",
         entity="account",
-        entity_id=account.id,
+        row=account,
         after=snapshot(account),
     )
     return account

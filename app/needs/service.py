@@ -10,7 +10,7 @@ from app.auth.actor import Actor
 from app.common import NeedStatus, Role, like_pattern
 from app.counties import service as counties
 from app.counties.models import County
-from app.db import get_or_404, page_of, utcnow
+from app.db import get_or_404, page_of
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.needs.docs import need_doc
@@ -18,18 +18,26 @@ from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
 from app.placements import counts
 
+AUDITED = "county_code program title description industry headcount status deadline".split()
+
 
 def snapshot(need: Need) -> dict[str, Any]:
-    return {
-        "county_code": need.county_code,
-        "program": need.program,
-        "title": need.title,
-        "description": need.description,
-        "industry": need.industry,
-        "headcount": need.headcount,
-        "status": need.status,
-        "deadline": need.deadline.isoformat() if need.deadline else None,
-    }
+    return audit.fields_of(need, AUDITED)
+
+
+def set_status(session: Session, *, need: Need, status: str, actor: Actor, cause: str) -> None:
+    """A status change that follows from a placement (filled, reopened), with its cause."""
+    before = snapshot(need)
+    need.status = status
+    audit.record_update(
+        session,
+        actor=actor,
+        entity="need",
+        row=need,
+        before=before,
+        after=snapshot(need),
+        context={"cause": cause},
+    )
 
 
 def to_public(session: Session, need: Need) -> NeedPublic:
@@ -119,15 +127,8 @@ def store_embeddings(session: Session, needs: list[Need]) -> None:
 def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
     county_code = resolve_county(session, data.county_code, actor)
     need = build(data, county_code=county_code, created_by_id=actor.id)
-    session.add(need)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="need.create",
-        entity="need",
-        entity_id=need.id,
-        after=snapshot(need),
+    audit.record_insert(
+        session, actor=actor, action="need.create", entity="need", row=need, after=snapshot(need)
     )
     store_embeddings(session, [need])
     return need
@@ -147,22 +148,10 @@ def update(session: Session, *, need: Need, data: NeedUpdate, actor: Actor) -> N
             )
     for key, value in changes.items():
         setattr(need, key, value)
-    after = snapshot(need)
-    if after == before:
-        return need
-    need.updated_at = utcnow()
-    session.add(need)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="need.update",
-        entity="need",
-        entity_id=need.id,
-        before=before,
-        after=after,
-    )
-    store_embeddings(session, [need])
+    if audit.record_update(
+        session, actor=actor, entity="need", row=need, before=before, after=snapshot(need)
+    ):
+        store_embeddings(session, [need])
     return need
 
 
@@ -171,18 +160,7 @@ def delete(session: Session, *, need: Need, actor: Actor) -> None:
         raise conflict(
             "has_placements", "该需求已有对接记录，不能删除；请改为关闭（closed）", field="id"
         )
-    before = snapshot(need)
-    need_id = need.id
-    session.delete(need)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="need.delete",
-        entity="need",
-        entity_id=need_id,
-        before=before,
-    )
+    audit.record_delete(session, actor=actor, entity="need", row=need, before=snapshot(need))
 
 
 def list_needs(

@@ -30,35 +30,22 @@ from app.placements.schemas import (
 )
 from app.profiles.models import Profile
 
+AUDITED = (
+    "need_id profile_id county_code program status off_list match_rank match_score "
+    "model_version note reason cancel_reason"
+).split()
+REPORT_AUDITED = (
+    "placement_id period service_days trainings problems_solved techniques_promoted "
+    "jobs_created text"
+).split()
+
 
 def snapshot(p: Placement) -> dict[str, Any]:
-    return {
-        "need_id": p.need_id,
-        "profile_id": p.profile_id,
-        "county_code": p.county_code,
-        "program": p.program,
-        "status": p.status,
-        "off_list": p.off_list,
-        "match_rank": p.match_rank,
-        "match_score": p.match_score,
-        "model_version": p.model_version,
-        "note": p.note,
-        "reason": p.reason,
-        "cancel_reason": p.cancel_reason,
-    }
+    return audit.fields_of(p, AUDITED)
 
 
 def report_snapshot(r: ServiceReport) -> dict[str, Any]:
-    return {
-        "placement_id": r.placement_id,
-        "period": r.period,
-        "service_days": r.service_days,
-        "trainings": r.trainings,
-        "problems_solved": r.problems_solved,
-        "techniques_promoted": r.techniques_promoted,
-        "jobs_created": r.jobs_created,
-        "text": r.text,
-    }
+    return audit.fields_of(r, REPORT_AUDITED)
 
 
 def _illegal_from(status: str, doing: str) -> AppError:
@@ -74,20 +61,7 @@ def _illegal_from(status: str, doing: str) -> AppError:
 def _set_need_status(session: Session, need: Need, status: str, actor: Actor, why: str) -> None:
     if need.status == status:
         return
-    before = needs.snapshot(need)
-    need.status = status
-    need.updated_at = utcnow()
-    session.add(need)
-    audit.record(
-        session,
-        actor=actor,
-        action="need.update",
-        entity="need",
-        entity_id=need.id,
-        before=before,
-        after=needs.snapshot(need),
-        context={"cause": why},
-    )
+    needs.set_status(session, need=need, status=status, actor=actor, cause=why)
 
 
 # --- propose ----------------------------------------------------------------------------------
@@ -126,14 +100,12 @@ def propose(
         raise conflict("capacity_reached", "该人才的服务容量已满，不能再推荐", field="profile_id")
 
     placement = _new_placement(session, data, need, profile, actor, matcher, window)
-    session.add(placement)
-    session.flush()
-    audit.record(
+    audit.record_insert(
         session,
         actor=actor,
         action="placement.propose",
         entity="placement",
-        entity_id=placement.id,
+        row=placement,
         after=snapshot(placement),
         context={
             "match_rank": placement.match_rank,
@@ -280,14 +252,12 @@ def add_report(
     if placement.status not in counts.OPEN_STATUSES:
         raise _illegal_from(placement.status, "提交服务记录")
     report = ServiceReport(placement_id=placement_id, author_id=actor.id, **data.model_dump())
-    session.add(report)
-    session.flush()
-    audit.record(
+    audit.record_insert(
         session,
         actor=actor,
         action="report.create",
         entity="service_report",
-        entity_id=report.id,
+        row=report,
         after=report_snapshot(report),
         context={"placement_id": placement_id},
     )

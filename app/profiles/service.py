@@ -11,7 +11,7 @@ from app.auth.actor import Actor
 from app.auth.models import Account
 from app.common import Role, like_pattern, mask_email, mask_phone
 from app.counties import service as counties
-from app.db import get_or_404, page_of, utcnow
+from app.db import get_or_404, page_of
 from app.errors import AppError, conflict, forbidden
 from app.matches import embeddings
 from app.placements import counts
@@ -19,25 +19,15 @@ from app.profiles.docs import profile_doc
 from app.profiles.models import Profile, ProfileTag
 from app.profiles.schemas import ContactOut, ProfileCreate, ProfilePublic, ProfileUpdate
 
+AUDITED = (
+    "owner_id kind name affiliation title fields expertise achievements "
+    "hometown_county_code availability capacity preferred_regions contact_phone "
+    "contact_email active"
+).split()
+
 
 def snapshot(profile: Profile) -> dict[str, Any]:
-    return {
-        "owner_id": profile.owner_id,
-        "kind": profile.kind,
-        "name": profile.name,
-        "affiliation": profile.affiliation,
-        "title": profile.title,
-        "fields": profile.fields,
-        "expertise": profile.expertise,
-        "achievements": profile.achievements,
-        "hometown_county_code": profile.hometown_county_code,
-        "availability": profile.availability,
-        "capacity": profile.capacity,
-        "preferred_regions": list(profile.preferred_regions),
-        "contact_phone": profile.contact_phone,
-        "contact_email": profile.contact_email,
-        "active": profile.active,
-    }
+    return audit.fields_of(profile, AUDITED)
 
 
 def can_see_contact(session: Session, actor: Actor, profile: Profile) -> bool:
@@ -174,14 +164,12 @@ def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
     counties.require_known(session, data.hometown_county_code, "hometown_county_code")
     owner_id = _resolve_owner(session, data, actor)
     profile = build(data, owner_id=owner_id, created_by_id=actor.id)
-    session.add(profile)
-    session.flush()
-    audit.record(
+    audit.record_insert(
         session,
         actor=actor,
         action="profile.create",
         entity="profile",
-        entity_id=profile.id,
+        row=profile,
         after=snapshot(profile),
     )
     store_embeddings(session, [profile])
@@ -217,22 +205,10 @@ def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Ac
             profile.preferred_regions = [str(r) for r in value]
         else:
             setattr(profile, key, value)
-    after = snapshot(profile)
-    if after == before:
-        return profile
-    profile.updated_at = utcnow()
-    session.add(profile)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="profile.update",
-        entity="profile",
-        entity_id=profile.id,
-        before=before,
-        after=after,
-    )
-    store_embeddings(session, [profile])
+    if audit.record_update(
+        session, actor=actor, entity="profile", row=profile, before=before, after=snapshot(profile)
+    ):
+        store_embeddings(session, [profile])
     return profile
 
 
@@ -241,17 +217,8 @@ def delete(session: Session, *, profile: Profile, actor: Actor) -> None:
         raise conflict(
             "has_placements", "该档案已有对接记录，不能删除；如不再服务请将其设为无效", field="id"
         )
-    before = snapshot(profile)
-    profile_id = profile.id
-    session.delete(profile)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="profile.delete",
-        entity="profile",
-        entity_id=profile_id,
-        before=before,
+    audit.record_delete(
+        session, actor=actor, entity="profile", row=profile, before=snapshot(profile)
     )
 
 
