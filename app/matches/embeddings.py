@@ -181,6 +181,12 @@ def remember_prepared(session: Session, prepared: dict[str, Prepared]) -> None:
     session.info.setdefault(_PREPARED, {}).update(prepared)
 
 
+def prepare_ahead(session: Session, kind: Kind[DocT], docs: Sequence[DocT]) -> None:
+    """Encode documents about to be saved before the write transaction opens, so that no lock
+    is held while the model runs; ``store`` then finds them ready (same text digest)."""
+    remember_prepared(session, prepare(kind, docs, current_encoder()))
+
+
 def store(
     session: Session, kind: Kind[DocT], docs: Sequence[DocT], encoder: Encoder | None = None
 ) -> int:

@@ -15,7 +15,7 @@ from app.common import (
     Role,
     TextQuery,
 )
-from app.db import SessionDep
+from app.db import SessionDep, begin_read_only
 from app.errors import not_found
 from app.imports.router import add_import_route
 from app.profiles import importing, service
@@ -31,6 +31,7 @@ TalentActor = Annotated[Actor, allow(Role.talent)]
 @router.post("", response_model=ProfilePublic, status_code=201)
 def create_profile(session: SessionDep, actor: CreatorActor, data: ProfileCreate) -> ProfilePublic:
     """建立人才档案：人才为自己建档；管理员、省委组织部可代为建档。"""
+    service.prepare_create(session, data=data)
     profile = service.create(session, data=data, actor=actor)
     session.commit()
     return service.to_public(session, actor, profile)
@@ -91,6 +92,11 @@ def update_profile(
     session: SessionDep, actor: EditorActor, profile_id: IdPath, data: ProfileUpdate
 ) -> ProfilePublic:
     """修改人才档案（本人或管理员）。"""
+    # Read and encode first, in a read-only transaction: no write lock while the model runs.
+    begin_read_only(session)
+    service.prepare_update(
+        session, profile=service.get_for_write(session, profile_id, actor), data=data
+    )
     profile = service.get_for_write(session, profile_id, actor)
     profile = service.update(session, profile=profile, data=data, actor=actor)
     session.commit()

@@ -176,6 +176,40 @@ def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
     return profile
 
 
+def _apply(profile: Profile, data: ProfileUpdate) -> None:
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if key == "fields":
+            _set_tags(profile, value)
+        elif key == "contact":
+            contact = data.contact
+            assert contact is not None
+            if "phone" in contact.model_fields_set:
+                profile.contact_phone = contact.phone
+            if "email" in contact.model_fields_set:
+                profile.contact_email = contact.email
+        elif key == "preferred_regions":
+            profile.preferred_regions = [str(r) for r in value]
+        else:
+            setattr(profile, key, value)
+
+
+def prepare_create(session: Session, *, data: ProfileCreate) -> None:
+    """Encode a new profile's text before its write transaction (see ``prepare_ahead``)."""
+    draft = build(data, owner_id=None, created_by_id=None)
+    embeddings.prepare_ahead(session, embeddings.PROFILES, [profile_doc(draft)])
+
+
+def prepare_update(session: Session, *, profile: Profile, data: ProfileUpdate) -> None:
+    """Encode the edited text before the write transaction: the edit is tried on the loaded
+    row, read off, and rolled back (nothing is flushed); ``update`` then makes it for real on
+    the row read again under the write lock, and finds the vector ready."""
+    with session.no_autoflush:
+        _apply(profile, data)
+        doc = profile_doc(profile)
+    session.rollback()
+    embeddings.prepare_ahead(session, embeddings.PROFILES, [doc])
+
+
 def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Actor) -> Profile:
     changes = data.model_dump(exclude_unset=True)
     if "capacity" in changes and profile.id is not None:
@@ -191,20 +225,7 @@ def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Ac
     if "hometown_county_code" in changes:
         counties.require_known(session, changes["hometown_county_code"], "hometown_county_code")
     before = snapshot(profile)
-    for key, value in changes.items():
-        if key == "fields":
-            _set_tags(profile, value)
-        elif key == "contact":
-            contact = data.contact
-            assert contact is not None
-            if "phone" in contact.model_fields_set:
-                profile.contact_phone = contact.phone
-            if "email" in contact.model_fields_set:
-                profile.contact_email = contact.email
-        elif key == "preferred_regions":
-            profile.preferred_regions = [str(r) for r in value]
-        else:
-            setattr(profile, key, value)
+    _apply(profile, data)
     if audit.record_update(
         session, actor=actor, entity="profile", row=profile, before=before, after=snapshot(profile)
     ):

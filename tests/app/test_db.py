@@ -156,3 +156,37 @@ def test_a_crowd_of_readers_and_writers_all_succeed(
         admin = auth(make_account(db, "admin"), settings)
     with httpx.Client(base_url=base, timeout=60) as c:
         assert c.get("/api/v1/audit/verify", headers=admin).json()["ok"] is True
+
+
+def test_no_write_lock_is_held_while_a_profile_is_encoded(
+    live: tuple[str, Any, Settings, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing a profile encodes its text before the write transaction opens: while the model
+    runs, another writer gets the lock at once."""
+    base, engine, _settings, world = live
+    from app.matches import embeddings
+
+    original = embeddings.prepare
+    seen: list[bool] = []
+
+    def encode_and_probe(*args: Any, **kwargs: Any) -> Any:
+        with engine.connect() as other:  # an unmarked transaction: BEGIN IMMEDIATE on SQLite
+            if engine.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout=0")
+            other.execute(text("UPDATE county SET name = name WHERE code = '220822'"))
+            other.rollback()
+            seen.append(True)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "prepare", encode_and_probe)
+    headers, pid = world["talents"][0]
+    with httpx.Client(base_url=base, timeout=30) as c:
+        r = c.patch(
+            f"/api/v1/profiles/{pid}",
+            json={"expertise": "黑木耳菌包生产与病害防治"},
+            headers=headers,
+        )
+    assert r.status_code == 200, r.text
+    assert seen  # the edited text was encoded, and another writer was not kept waiting
+    with Session(engine) as db:
+        assert db.get(Profile, pid).expertise == "黑木耳菌包生产与病害防治"  # type: ignore[union-attr]
