@@ -58,6 +58,7 @@ OwnerT = TypeVar("OwnerT", Profile, Need)
 # and the corpus rebuilt from the stored vectors instead.
 REPLAY_MIN = 2_000
 REPLAY_FRACTION = 1 / 8
+SAVE_AFTER_REPLAY = 1_000
 
 
 class Matcher:
@@ -110,6 +111,7 @@ class Matcher:
             if encoded:
                 log.info("encoded %d rows made by another model or never encoded", encoded)
             corpus, applied = load_snapshot(session, root, encoder, stamp)
+            pending = 0
             if corpus is not None:
                 pending = profile_changes_since(session, applied)
                 if pending > max(REPLAY_MIN, len(corpus) * REPLAY_FRACTION):
@@ -138,8 +140,8 @@ class Matcher:
         if matcher.corpus.dense.needs_rebuild:
             matcher.rebuild_dense()
             rebuilt = True
-        if rebuilt:
-            matcher.save()
+        if rebuilt or pending >= SAVE_AFTER_REPLAY:
+            matcher.save()  # so that the next start does not replay the same changes again
         log.info(
             "matching ready: %d profiles, %d open needs, model %s",
             len(corpus),
