@@ -10,7 +10,7 @@ needs or profiles saved by a process with another model.
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.matches import embeddings
 from app.matches.matcher import Matcher
@@ -19,10 +19,10 @@ from app.matches.schemas import MatchItem, NeedMatches, ProfileMatches, SearchIn
 from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.placements.counts import full_profile_ids, remaining_capacity
-from app.profiles.docs import profile_doc
+from app.profiles.docs import profile_doc, profile_docs
 from app.profiles.models import Profile
 from matching.scoring import page_to_matches
-from matching.types import Match, MatchFilters, NeedMatch, ProfileDoc, Query, RankedPage
+from matching.types import Match, MatchFilters, NeedMatch, Query, RankedPage
 
 __all__ = [
     "Matcher",
@@ -42,18 +42,13 @@ class Provenance:
     model_version: str | None = None
 
 
-def _page_profiles(session: Session, ids: list[int]) -> dict[int, ProfileDoc]:
-    rows = session.exec(select(Profile).where(col(Profile.id).in_(ids))).all()
-    return {p.id: profile_doc(p) for p in rows if p.id is not None}
-
-
 def _matches(session: Session, matcher: Matcher, page: RankedPage) -> list[Match]:
     """The page's reasons, from its profiles and their remaining capacity (one query each)."""
     if not page.entries:
         return []
     return page_to_matches(
         page,
-        profiles=_page_profiles(session, page.ids),
+        profiles=profile_docs(session, page.ids),
         counties=matcher.counties,
         remaining_capacity=remaining_capacity(session, page.ids),
     )
