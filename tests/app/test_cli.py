@@ -149,3 +149,40 @@ def test_import_and_index(env: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     finally:
         engine.dispose()
     assert main(["audit", "verify"]) == 0
+
+
+def test_the_workers_socket_says_tcp_so_that_each_connection_gets_tcp_nodelay() -> None:
+    """asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets; uvicorn's own shared socket says
+    protocol 0, which left every multi-worker answer waiting ~40 ms for a delayed ACK."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from app.cli import listening_socket
+
+    config = uvicorn.Config("app.main:create_app", factory=True, host="127.0.0.1", port=0)
+    assert config.bind_socket().proto == 0  # what uvicorn gives (the reason for the fix)
+    sock = listening_socket(uvicorn.Config("app.main:create_app", host="127.0.0.1", port=0))
+    assert sock.proto == socket.IPPROTO_TCP
+    seen: list[int] = []
+
+    async def serve_once() -> None:
+        async def on_connect(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("socket")
+            seen.append(peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=sock)
+        port = sock.getsockname()[1]
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(serve_once())
+    assert seen
+    assert seen[0] != 0
