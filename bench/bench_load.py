@@ -353,6 +353,7 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         template = workdir / f"seeded-{args.size}.db"
         if db == "sqlite" and template.exists() and not args.fresh:
             shutil.copy(template, data_dir / "xiangcai.db")
+            run_cli(env, "init")  # migrations added since the copy was seeded
         else:
             run_cli(env, "init")
             run_cli(env, "seed-demo")
