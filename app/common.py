@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
 from pydantic import (
@@ -256,3 +256,17 @@ VALUE_LABELS: dict[str, str] = {
     )
     for k, v in table.items()
 }
+
+
+_Public = TypeVar("_Public", bound=BaseModel)
+
+
+def public_of(model: type[_Public], row: Any, **extra: Any) -> _Public:
+    """``model`` filled from the row's attributes of the same names, and ``extra`` for the
+    fields a row does not hold as they are shown (names from other rows, labels, parsed JSON)."""
+    own = {
+        name: getattr(row, name)
+        for name in model.model_fields
+        if name not in extra and hasattr(row, name)
+    }
+    return model(**own, **extra)

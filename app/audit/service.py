@@ -22,7 +22,7 @@ from app.audit.chain import GENESIS_HASH, canonical_json, event_hash
 from app.audit.models import AuditEvent, AuditHead
 from app.audit.schemas import AuditEventPublic
 from app.auth.actor import Actor
-from app.common import mask_email, mask_phone
+from app.common import mask_email, mask_phone, public_of
 from app.db import page_of, utcnow
 
 _ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
@@ -70,7 +70,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record_insert(
+def record_saved(
     session: Session,
     *,
     actor: Actor,
@@ -78,9 +78,10 @@ def record_insert(
     entity: str,
     row: Any,
     after: dict[str, Any],
+    before: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
 ) -> None:
-    """Save a new row (it gets its id) with the event that created it."""
+    """Save a new or edited row (a new one gets its id) with its event."""
     session.add(row)
     session.flush()
     record(
@@ -89,6 +90,7 @@ def record_insert(
         action=action,
         entity=entity,
         entity_id=row.id,
+        before=before,
         after=after,
         context=context,
     )
@@ -109,14 +111,12 @@ def record_update(
     if after == before:
         return False
     row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
-    record(
+    record_saved(
         session,
         actor=actor,
         action=f"{entity}.update",
         entity=entity,
-        entity_id=row.id,
+        row=row,
         before=before,
         after=after,
         context=context,
@@ -318,21 +318,13 @@ def to_public(ev: AuditEvent, *, reveal_contacts: bool = False) -> AuditEventPub
         data = _json(text_value)
         return data if reveal_contacts else _masked(data)
 
-    return AuditEventPublic(
-        seq=ev.seq,
-        created_at=ev.created_at,
-        actor_id=ev.actor_id,
-        actor_username=ev.actor_username,
-        actor_role=ev.actor_role,
-        action=ev.action,
+    return public_of(
+        AuditEventPublic,
+        ev,
         action_label=ACTION_LABELS.get(ev.action, ev.action),
-        entity=ev.entity,
-        entity_id=ev.entity_id,
         before=payload(ev.before),
         after=payload(ev.after),
         context=payload(ev.context),
-        hash=ev.hash,
-        prev_hash=ev.prev_hash,
     )
 
 

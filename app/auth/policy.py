@@ -132,3 +132,5 @@ class GuardedRoute(APIRoute):
 
 AdminActor = Annotated[Actor, allow(Role.admin)]
 AnyActor = Annotated[Actor, allow(Role.admin, Role.province, Role.county, Role.talent)]
+# Who acts for a county: its officers, and administrators.
+CountyActor = Annotated[Actor, allow(Role.admin, Role.county)]

@@ -25,13 +25,7 @@ async def login(
     password: Annotated[str, Form(max_length=128)],
 ) -> Token:
     """登录（OAuth2 密码模式），返回访问令牌。"""
-    outcome = await service.sign_in(
-        session,
-        username=username,
-        password=password,
-        client=client_address(request),
-        settings=request.app.state.settings,
-    )
+    outcome = await service.sign_in_request(request, session, username=username, password=password)
     if outcome.retry_after is not None:
         raise AppError(
             429,

@@ -12,13 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 from anyio import to_thread
+from fastapi import Request
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.auth import throttle
 from app.auth.actor import Actor
-from app.auth.clients import address_group
+from app.auth.clients import address_group, client_address
 from app.auth.models import Account
 from app.auth.passwords import password_problem
 from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, RegisterIn
@@ -75,7 +76,7 @@ def create_account(session: Session, *, data: AccountCreate, actor: Actor) -> Ac
         county_code=county_code,
         display_name=data.display_name or data.username,
     )
-    audit.record_insert(
+    audit.record_saved(
         session,
         actor=actor,
         action="account.create",
@@ -342,6 +343,19 @@ async def sign_in(
         return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
     ok = await off_the_loop(settings, verify_password, password, _hash_to_check(attempt))
     return await to_thread.run_sync(lambda: _finish(session, attempt, password_ok=ok))
+
+
+async def sign_in_request(
+    request: Request, session: Session, *, username: str, password: str
+) -> LoginOutcome:
+    """``sign_in`` for a request: the client address it came from and the app's settings."""
+    return await sign_in(
+        session,
+        username=username,
+        password=password,
+        client=client_address(request),
+        settings=request.app.state.settings,
+    )
 
 
 def authenticate(

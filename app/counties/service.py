@@ -4,7 +4,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.common import REGION_LABELS, Region
+from app.common import REGION_LABELS, Region, public_of
 from app.config import PROJECT_ROOT
 from app.counties.models import County
 from app.counties.schemas import CountyPublic
@@ -39,15 +39,7 @@ def load(session: Session, path: Path = COUNTIES_CSV) -> int:
 
 
 def to_public(county: County) -> CountyPublic:
-    return CountyPublic(
-        code=county.code,
-        name=county.name,
-        prefecture=county.prefecture,
-        kind=county.kind,
-        region=Region(county.region),
-        region_name=REGION_LABELS[Region(county.region)],
-        poverty_county_2018=county.poverty_county_2018,
-    )
+    return public_of(CountyPublic, county, region_name=REGION_LABELS[Region(county.region)])
 
 
 def list_counties(session: Session, *, prefecture: str | None, region: str | None) -> list[County]:

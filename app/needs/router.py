@@ -1,9 +1,6 @@
-from typing import Annotated
-
 from fastapi import APIRouter, Response
 
-from app.auth.actor import Actor
-from app.auth.policy import AnyActor, GuardedRoute, allow
+from app.auth.policy import AnyActor, CountyActor, GuardedRoute
 from app.common import (
     CountyCodeQuery,
     IdPath,
@@ -13,7 +10,6 @@ from app.common import (
     PageSizeQuery,
     Program,
     Region,
-    Role,
     TextQuery,
 )
 from app.db import SessionDep
@@ -23,11 +19,9 @@ from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
 
 router = APIRouter(prefix="/api/v1/needs", tags=["县域需求"], route_class=GuardedRoute)
 
-WriterActor = Annotated[Actor, allow(Role.admin, Role.county)]
-
 
 @router.post("", response_model=NeedPublic, status_code=201)
-def create_need(session: SessionDep, actor: WriterActor, data: NeedCreate) -> NeedPublic:
+def create_need(session: SessionDep, actor: CountyActor, data: NeedCreate) -> NeedPublic:
     """发布需求：县局为本县发布，管理员可为任一县发布。"""
     need = service.create(session, data=data, actor=actor)
     session.commit()
@@ -75,7 +69,7 @@ def read_need(session: SessionDep, actor: AnyActor, need_id: IdPath) -> NeedPubl
 
 @router.patch("/{need_id}", response_model=NeedPublic)
 def update_need(
-    session: SessionDep, actor: WriterActor, need_id: IdPath, data: NeedUpdate
+    session: SessionDep, actor: CountyActor, need_id: IdPath, data: NeedUpdate
 ) -> NeedPublic:
     """修改需求（本县县局或管理员）。"""
     need = service.get_for_write(session, need_id, actor)
@@ -85,7 +79,7 @@ def update_need(
 
 
 @router.delete("/{need_id}", status_code=204)
-def delete_need(session: SessionDep, actor: WriterActor, need_id: IdPath) -> Response:
+def delete_need(session: SessionDep, actor: CountyActor, need_id: IdPath) -> Response:
     """删除需求（本县县局或管理员）。"""
     need = service.get_for_write(session, need_id, actor)
     service.delete(session, need=need, actor=actor)

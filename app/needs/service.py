@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.audit import service as audit
 from app.auth.actor import Actor
-from app.common import NeedStatus, Role, like_pattern
+from app.common import NeedStatus, Role, like_pattern, public_of
 from app.counties import service as counties
 from app.counties.models import County
 from app.db import get_or_404, page_of
@@ -44,21 +44,12 @@ def to_public(session: Session, need: Need) -> NeedPublic:
     county = session.get(County, need.county_code)
     assert county is not None
     assert need.id is not None
-    return NeedPublic(
-        id=need.id,
-        county_code=need.county_code,
+    return public_of(
+        NeedPublic,
+        need,
         county_name=county.name,
         prefecture=county.prefecture,
         region=county.region,
-        program=need.program,
-        title=need.title,
-        description=need.description,
-        industry=need.industry,
-        headcount=need.headcount,
-        status=need.status,
-        deadline=need.deadline,
-        created_at=need.created_at,
-        updated_at=need.updated_at,
     )
 
 
@@ -127,7 +118,7 @@ def store_embeddings(session: Session, needs: list[Need]) -> None:
 def create(session: Session, *, data: NeedCreate, actor: Actor) -> Need:
     county_code = resolve_county(session, data.county_code, actor)
     need = build(data, county_code=county_code, created_by_id=actor.id)
-    audit.record_insert(
+    audit.record_saved(
         session, actor=actor, action="need.create", entity="need", row=need, after=snapshot(need)
     )
     store_embeddings(session, [need])

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.auth.actor import Actor
-from app.common import Role
+from app.common import Role, public_of
 from app.counties.models import County
 from app.db import get_or_404, page_of
 from app.errors import forbidden
@@ -64,51 +64,21 @@ def to_public(session: Session, p: Placement) -> PlacementPublic:
     assert profile is not None
     assert county is not None
     assert p.id is not None
-    return PlacementPublic(
-        id=p.id,
-        need_id=p.need_id,
+    return public_of(
+        PlacementPublic,
+        p,
         need_title=need.title,
-        profile_id=p.profile_id,
         profile_name=profile.name,
-        county_code=p.county_code,
         county_name=county.name,
-        program=p.program,
-        status=PlacementStatus(p.status),
         status_label=STATUS_LABELS[PlacementStatus(p.status)],
-        off_list=p.off_list,
-        match_rank=p.match_rank,
-        match_score=p.match_score,
         match_components=json.loads(p.match_components) if p.match_components else None,
-        model_version=p.model_version,
-        note=p.note,
-        reason=p.reason,
-        cancel_reason=p.cancel_reason,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-        accepted_at=p.accepted_at,
-        declined_at=p.declined_at,
-        started_at=p.started_at,
-        completed_at=p.completed_at,
-        cancelled_at=p.cancelled_at,
         report_count=report_count(session, p.id),
     )
 
 
 def report_public(r: ServiceReport) -> ReportPublic:
     assert r.id is not None
-    return ReportPublic(
-        id=r.id,
-        placement_id=r.placement_id,
-        author_id=r.author_id,
-        period=r.period,
-        service_days=r.service_days,
-        trainings=r.trainings,
-        problems_solved=r.problems_solved,
-        techniques_promoted=r.techniques_promoted,
-        jobs_created=r.jobs_created,
-        text=r.text,
-        created_at=r.created_at,
-    )
+    return public_of(ReportPublic, r)
 
 
 def _day_start(d: date) -> datetime:

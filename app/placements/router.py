@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from app.audit import service as audit_service
 from app.audit.schemas import AuditEventPublic
 from app.auth.actor import Actor
-from app.auth.policy import AnyActor, GuardedRoute, allow
+from app.auth.policy import AnyActor, CountyActor, GuardedRoute, allow
 from app.common import (
     CountyCodeQuery,
     DateQuery,
@@ -36,7 +36,6 @@ from app.placements.schemas import (
 
 router = APIRouter(prefix="/api/v1/placements", tags=["人才对接"], route_class=GuardedRoute)
 
-ProposerActor = Annotated[Actor, allow(Role.admin, Role.county)]
 ParticipantActor = Annotated[Actor, allow(Role.admin, Role.county, Role.talent)]
 AuditorActor = Annotated[Actor, allow(Role.admin, Role.province)]
 
@@ -72,7 +71,7 @@ FiltersDep = Annotated[PlacementFilters, Depends(_filters)]
 def propose(
     request: Request,
     session: SessionDep,
-    actor: ProposerActor,
+    actor: CountyActor,
     data: PlacementCreate,
     idem: IdempotencyDep,
 ) -> PlacementPublic:

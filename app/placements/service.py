@@ -100,7 +100,7 @@ def propose(
         raise conflict("capacity_reached", "该人才的服务容量已满，不能再推荐", field="profile_id")
 
     placement = _new_placement(session, data, need, profile, actor, matcher, window)
-    audit.record_insert(
+    audit.record_saved(
         session,
         actor=actor,
         action="placement.propose",
@@ -252,7 +252,7 @@ def add_report(
     if placement.status not in counts.OPEN_STATUSES:
         raise _illegal_from(placement.status, "提交服务记录")
     report = ServiceReport(placement_id=placement_id, author_id=actor.id, **data.model_dump())
-    audit.record_insert(
+    audit.record_saved(
         session,
         actor=actor,
         action="report.create",

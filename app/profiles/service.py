@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Account
-from app.common import Role, like_pattern, mask_email, mask_phone
+from app.common import Role, like_pattern, mask_email, mask_phone, public_of
 from app.counties import service as counties
 from app.db import get_or_404, page_of
 from app.errors import AppError, conflict, forbidden
@@ -47,24 +47,8 @@ def to_public(session: Session, actor: Actor, profile: Profile) -> ProfilePublic
         email=profile.contact_email if full else mask_email(profile.contact_email),
         masked=not full,
     )
-    return ProfilePublic(
-        id=profile.id,
-        owner_id=profile.owner_id,
-        kind=profile.kind,
-        name=profile.name,
-        affiliation=profile.affiliation,
-        title=profile.title,
-        fields=profile.fields,
-        expertise=profile.expertise,
-        achievements=profile.achievements,
-        hometown_county_code=profile.hometown_county_code,
-        availability=profile.availability,
-        capacity=profile.capacity,
-        preferred_regions=list(profile.preferred_regions),
-        contact=contact,
-        active=profile.active,
-        created_at=profile.created_at,
-        updated_at=profile.updated_at,
+    return public_of(
+        ProfilePublic, profile, preferred_regions=list(profile.preferred_regions), contact=contact
     )
 
 
@@ -164,7 +148,7 @@ def create(session: Session, *, data: ProfileCreate, actor: Actor) -> Profile:
     counties.require_known(session, data.hometown_county_code, "hometown_county_code")
     owner_id = _resolve_owner(session, data, actor)
     profile = build(data, owner_id=owner_id, created_by_id=actor.id)
-    audit.record_insert(
+    audit.record_saved(
         session,
         actor=actor,
         action="profile.create",

@@ -84,13 +84,7 @@ async def login(
     context = {"title": "登录", "form": form, "next": target}
     if not form.ok:
         return render(request, "auth/login.html", context, status_code=422)
-    outcome = await accounts.sign_in(
-        session,
-        username=username,
-        password=password,
-        client=client_address(request),
-        settings=request.app.state.settings,
-    )
+    outcome = await accounts.sign_in_request(request, session, username=username, password=password)
     if outcome.retry_after is not None:
         form.general.append(f"登录失败次数过多，请 {outcome.retry_after} 秒后再试")
         response = render(request, "auth/login.html", context, status_code=429)
