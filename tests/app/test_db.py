@@ -6,7 +6,6 @@ busy time-out is longer), a write that lost its lock would answer 5xx.
 """
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
@@ -29,30 +27,10 @@ from app.profiles import service as profiles
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate
 from tests.app.factories import auth, make_account, need_payload, profile_payload
+from tests.app.live import Server
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
 pytestmark = [pytest.mark.concurrency]
-
-
-class Server:
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.time() + 60
-        while not self.server.started:
-            if time.time() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -4,9 +4,7 @@ The app runs under uvicorn in a thread (its own thread pool, its own connections
 clients fire at once; nothing is serialised by the test itself.
 """
 
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import Session
 
 from app.auth.actor import Actor
@@ -25,36 +22,10 @@ from app.needs.schemas import NeedCreate
 from app.profiles import service as profiles
 from app.profiles.schemas import ProfileCreate
 from tests.app.factories import auth, make_account, need_payload, profile_payload
+from tests.app.live import Server
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
 pytestmark = [pytest.mark.concurrency, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            if time.time() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(params=BACKENDS)
