@@ -65,7 +65,8 @@ def run_cli(env: dict[str, str], *args: str) -> None:
 
 
 def add_synthetic_profiles(database_url: str, n: int, workdir: Path) -> None:
-    """Fill ``n`` synthetic profiles with stored vectors (bench/bench_matching.py's fill)."""
+    """Fill ``n`` synthetic profiles with stored vectors after the demo ones
+    (bench/bench_matching.py's generator and fill)."""
     import bench_matching as bm
     from sqlalchemy import func, select
     from sqlmodel import Session
@@ -73,44 +74,13 @@ def add_synthetic_profiles(database_url: str, n: int, workdir: Path) -> None:
     from app.db import make_engine
     from app.profiles.models import Profile
 
-    args = argparse.Namespace(workdir=str(workdir))
-    ctx = bm.Context(args)
+    ctx = bm.Context(argparse.Namespace(workdir=str(workdir)))
     engine = make_engine(database_url)
     with Session(engine) as session:
         first = int(session.exec(select(func.max(Profile.id))).one()[0] or 0) + 1
-    rows = 0
-    from sqlalchemy import insert
-    from sqlmodel import SQLModel
-
-    from app.db import utcnow
-    from app.matches.models import ProfileEmbedding
-    from app.profiles.models import ProfileTag
-
-    tables = [
-        SQLModel.metadata.tables[str(m.__tablename__)]
-        for m in (Profile, ProfileTag, ProfileEmbedding)
-    ]
-    for batch in ctx.gen.batches(0, n, first_id=first, size=bm.FILL_CHUNK, created=utcnow()):
-        with engine.begin() as conn:
-            for table, values in zip(
-                tables, (batch.profiles, batch.tags, batch.embeddings), strict=True
-            ):
-                conn.execute(insert(table), values)
-        rows += len(batch.profiles)
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy import text
-
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('profile', 'id'), "
-                    "(SELECT max(id) FROM profile))"
-                )
-            )
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
+    seconds = bm.fill(engine, ctx.gen, n, first_id=first)
     engine.dispose()
-    print(f"  added {rows} synthetic profiles", flush=True)
+    print(f"  added {n} synthetic profiles in {seconds:.0f} s", flush=True)
 
 
 @dataclass

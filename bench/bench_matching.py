@@ -116,7 +116,7 @@ class Context:
 # ---------------------------------------------------------------------- database fill
 
 
-def fill(engine: Any, gen: Generator, n: int) -> float:
+def fill(engine: Any, gen: Generator, n: int, first_id: int = 1) -> float:
     from sqlalchemy import insert
     from sqlmodel import SQLModel
 
@@ -128,7 +128,9 @@ def fill(engine: Any, gen: Generator, n: int) -> float:
     t = time.perf_counter()
     models = (Profile, ProfileTag, ProfileEmbedding)
     tables = [SQLModel.metadata.tables[str(m.__tablename__)] for m in models]
-    for done, batch in enumerate(gen.batches(0, n, first_id=1, size=FILL_CHUNK, created=created)):
+    for done, batch in enumerate(
+        gen.batches(0, n, first_id=first_id, size=FILL_CHUNK, created=created)
+    ):
         with engine.begin() as conn:
             for table, rows in zip(
                 tables, (batch.profiles, batch.tags, batch.embeddings), strict=True
