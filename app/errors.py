@@ -69,6 +69,11 @@ def conflict(code: str, message: str, *, field: str | None = None, **extra: Any)
     return AppError(409, code, message, field=field, extra=extra)
 
 
+def too_many(code: str, message: str, *, retry_after: int, field: str) -> AppError:
+    """429 with the seconds to wait, in the body's message and in ``Retry-After``."""
+    return AppError(429, code, message, field=field, headers={"Retry-After": str(retry_after)})
+
+
 # --- pydantic errors in Chinese --------------------------------------------------------------
 
 FIELD_LABELS: dict[str, str] = {

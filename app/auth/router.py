@@ -10,7 +10,7 @@ from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, Regist
 from app.auth.security import create_access_token
 from app.common import IdPath, Page, PageQuery, PageSizeQuery, Role
 from app.db import SessionDep
-from app.errors import AppError
+from app.errors import AppError, too_many
 
 router = APIRouter(prefix="/api/v1", tags=["账号与登录"], route_class=GuardedRoute)
 PublicActor = Annotated[Actor | None, public()]
@@ -27,12 +27,11 @@ async def login(
     """登录（OAuth2 密码模式），返回访问令牌。"""
     outcome = await service.sign_in_request(request, session, username=username, password=password)
     if outcome.retry_after is not None:
-        raise AppError(
-            429,
+        raise too_many(
             "too_many_attempts",
             f"登录失败次数过多，请 {outcome.retry_after} 秒后再试",
+            retry_after=outcome.retry_after,
             field="username",
-            headers={"Retry-After": str(outcome.retry_after)},
         )
     if outcome.account is None or outcome.account.id is None:
         raise AppError(

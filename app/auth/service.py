@@ -28,7 +28,7 @@ from app.common import Role
 from app.config import Settings
 from app.counties.models import County
 from app.db import begin_read_only, get_or_404, page_of, utcnow
-from app.errors import AppError
+from app.errors import AppError, too_many
 from app.profiles.models import Profile
 
 # What the audit trail keeps of an account (never the password hash).
@@ -208,12 +208,11 @@ def register_talent_limited(
     limit = _registration_limit(client, settings)
     reservation = throttle.reserve(session, [limit])
     if reservation.retry_after is not None:
-        raise AppError(
-            429,
+        raise too_many(
             "too_many_registrations",
             f"该网络地址注册账号过于频繁，请 {reservation.retry_after} 秒后再试",
+            retry_after=reservation.retry_after,
             field="username",
-            headers={"Retry-After": str(reservation.retry_after)},
         )
     try:
         return register_talent(session, data=data, client=client)
