@@ -5,7 +5,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -230,7 +229,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     service decides itself which proxies it believes (``XIANGCAI_TRUSTED_PROXIES``).
     """
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
+
+    from app.serving import Supervisor
 
     workers = args.workers or get_settings().workers
     config = uvicorn.Config(
@@ -245,21 +245,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if workers == 1:
         uvicorn.Server(config).run()
         return 0
-    # uvicorn binds the shared socket with protocol 0, and asyncio turns Nagle's algorithm off
-    # (TCP_NODELAY) only on sockets that say IPPROTO_TCP: every answer then waited for the
-    # client's delayed ACK, 40 ms a request (measured: health 48 ms with two workers, 2 ms
-    # with one, 3 ms with two after this).
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+    # one process accepts and deals connections out in turn (see app/serving.py)
+    Supervisor(config, config.bind_socket(), workers).run()
     return 0
-
-
-def listening_socket(config: Any) -> Any:
-    """The socket the workers share, labelled TCP so that asyncio sets TCP_NODELAY on each
-    connection accepted from it (see ``cmd_serve``)."""
-    import socket
-
-    bound = config.bind_socket()
-    return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
 
 
 def build_parser() -> argparse.ArgumentParser:

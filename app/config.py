@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # Worker processes of `python -m app serve` (each holds its own model and index in memory).
     workers: int = max(1, os.cpu_count() or 1)
+    # Requests each worker process works on at once; the rest wait their turn in arrival
+    # order (app/admission.py). Imports and exports have one place of their own.
+    worker_requests: int = 2
 
     # Bulk-import limits against hostile files, checked before the work they would cost: rows
     # (blank ones included) per file, characters per CSV/JSONL line, and what an .xlsx may
@@ -89,6 +92,7 @@ class Settings(BaseSettings):
         "login_address_window_seconds",
         "register_address_window_seconds",
         "password_hash_threads",
+        "worker_requests",
     )
     @classmethod
     def _positive(cls, value: int) -> int:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from app import openapi
+from app.admission import Lanes
 from app.audit.router import router as audit_router
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, public
@@ -73,6 +74,7 @@ def create_app(
     app.state.engine = engine
     app.state.matcher = matcher
     install_error_handlers(app)
+    app.add_middleware(Lanes, width=settings.worker_requests)
     idempotency.install(app)
     api_routers = (
         health_router,
