@@ -89,7 +89,29 @@ def cmd_import(args: argparse.Namespace) -> int:
             session.rollback()
             return 1
         session.commit()
+    if args.what == "profiles" and not args.skip_index:
+        _refresh_index_snapshot(result.accepted_count)
     return 0
+
+
+def _refresh_index_snapshot(imported: int) -> None:
+    """Bring the matching index's snapshot up to date after a large import, so that the
+    service's next start loads it instead of catching up (measured at 134k profiles: replaying
+    6,000 profiles at start-up took 3 s on top of 6 s; rebuilding took 11 s). Small imports are
+    left to the running service, which applies them on its next request."""
+    from app.matches.matcher import SAVE_AFTER_REPLAY, Matcher
+
+    if imported < SAVE_AFTER_REPLAY:
+        return
+    print("正在更新匹配索引快照……", flush=True)
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        matcher = Matcher.start(settings, engine)
+        matcher.save()
+    finally:
+        engine.dispose()
+    print(f"匹配索引快照已更新：{len(matcher.corpus)} 份档案")
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -295,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
     imp.add_argument("what", choices=list(IMPORTS))
     imp.add_argument("file")
+    imp.add_argument(
+        "--skip-index",
+        action="store_true",
+        help="导入后不更新匹配索引快照（服务下次启动时补上）",
+    )
     imp.add_argument("--partial", action="store_true", help="只导入合格的行")
     imp.set_defaults(func=cmd_import)
     return parser

@@ -47,12 +47,24 @@ def health(request: Request, _actor: Annotated[Actor | None, public()]) -> Healt
     return Health(status="ok", database=engine.dialect.name)
 
 
+def _log_to_stderr() -> None:
+    """The service's own messages (``xiangcai.*``: index replayed or rebuilt, outbox, …) at INFO
+    beside uvicorn's, unless the host application has configured logging itself."""
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     [%(name)s] %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
     matcher: Matcher | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    _log_to_stderr()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.database_url)
 

@@ -11,7 +11,6 @@ sparse rebuild, about a second at 1M profiles; with the default 1% that is once 
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from collections.abc import Sequence
 
@@ -21,6 +20,9 @@ import scipy.sparse as sp  # type: ignore[import-untyped, unused-ignore]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
+
+
+_FILL_CHUNK = 65_536
 
 
 def _sorted_csc(m: sp.spmatrix) -> sp.csc_matrix:
@@ -70,34 +72,46 @@ class TermCounts:
         for i, doc_id in enumerate(ids_arr.tolist()):
             last[doc_id] = i
         keep = sorted(last.values())
-        # Compact C arrays rather than a few small numpy arrays per document: at 1M documents
-        # the per-object overhead alone was gigabytes.
-        cols, vals, counts, lens = array("i"), array("f"), array("q"), array("f")
-        for i in keep:
-            t_ids, tfs = self._encode_tokens(token_lists[i], grow=True)
-            cols.frombytes(t_ids.tobytes())
-            vals.frombytes(tfs.tobytes())
-            counts.append(len(t_ids))
-            lens.append(float(tfs.sum()))
+        # One flat pass over every token rather than a Counter and small arrays per document
+        # (4.5 of 14 s of a rebuild at 128k profiles): term ids through the vocabulary, then
+        # scipy sums the repeated (document, term) pairs into term frequencies.
+        vocab = self._vocab
+        if len(vocab) != len(self._terms):
+            raise RuntimeError("vocabulary and term list out of step")
+        add = vocab.setdefault
+        lens = np.fromiter((len(token_lists[i]) for i in keep), dtype=np.int64, count=len(keep))
+        parts = []
+        for start in range(0, len(keep), _FILL_CHUNK):  # bounded temporary memory at 1M
+            part = keep[start : start + _FILL_CHUNK]
+            part_lens = lens[start : start + _FILL_CHUNK]
+            cols = np.fromiter(
+                (add(t, len(vocab)) for i in part for t in token_lists[i]),
+                dtype=np.int32,
+                count=int(part_lens.sum()),
+            )
+            rows = np.repeat(np.arange(len(part), dtype=np.int32), part_lens)
+            parts.append((len(part), rows, cols))
+        self._terms.extend(list(vocab)[len(self._terms) :])
         n = len(keep)
         v = len(self._terms)
-        if n:
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(np.frombuffer(counts, dtype=np.int64), out=indptr[1:])
-            mat = sp.csr_matrix(
-                (
-                    np.frombuffer(vals, dtype=np.float32),
-                    np.frombuffer(cols, dtype=np.int32),
-                    indptr,
-                ),
-                shape=(n, v),
-                dtype=np.float32,
+        mat = (
+            sp.vstack(
+                [
+                    sp.coo_matrix(  # duplicates are summed into term frequencies
+                        (np.ones(len(c), dtype=np.float32), (r, c)),
+                        shape=(m, v),
+                        dtype=np.float32,
+                    ).tocsr()
+                    for m, r, c in parts
+                ],
+                format="csr",
             )
-        else:
-            mat = sp.csr_matrix((0, v), dtype=np.float32)
+            if parts
+            else sp.csr_matrix((0, v), dtype=np.float32)
+        )
         self._base = _sorted_csc(mat)
         self._row_ids = ids_arr[keep].copy()
-        self._row_len = np.asarray(lens, dtype=np.float32)
+        self._row_len = lens.astype(np.float32)
         self._alive = np.ones(n, dtype=bool)
         self._n_rows = n
         self._id_to_row = {int(d): r for r, d in enumerate(self._row_ids.tolist())}

@@ -28,8 +28,9 @@ from app.config import Settings
 from app.matches import embeddings
 from app.matches.embeddings import NEEDS, PROFILES, Kind, Stamp
 from app.matches.loader import build_corpus, chunks, load_counties
-from app.matches.models import NeedEmbedding, StoredEncoding
+from app.matches.models import NeedEmbedding, ProfileEmbedding, StoredEncoding
 from app.matches.open_needs import OpenNeeds
+from app.matches.places import Places
 from app.matches.reencode import ensure_embeddings
 from app.matches.snapshot import (
     hash_at,
@@ -41,7 +42,7 @@ from app.matches.snapshot import (
 )
 from app.needs.docs import need_doc
 from app.needs.models import Need
-from app.profiles.docs import profile_doc
+from app.profiles.docs import profile_docs
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
@@ -52,10 +53,11 @@ log = logging.getLogger("xiangcai.matching")
 
 OwnerT = TypeVar("OwnerT", Profile, Need)
 
-# Replaying a profile change costs about ten times what rebuilding costs per profile (one row
-# read and one upsert against a bulk read of stored vectors), so a snapshot that lags by more
-# than an eighth of its size (a bulk import by the CLI while the service was down) is dropped
-# and the corpus rebuilt from the stored vectors instead.
+# Replaying a profile change at start-up costs about six times what rebuilding costs per
+# profile (0.5 ms, batched, against 0.085 ms at 134k profiles on a 2-core machine), so a
+# snapshot that lags by more than an eighth of its size is dropped and the corpus rebuilt from
+# the stored vectors instead. A large import by the CLI refreshes the snapshot itself
+# (``app.cli``), so the service seldom meets either (bench/bench_restart.py, docs/load.md).
 REPLAY_MIN = 2_000
 REPLAY_FRACTION = 1 / 8
 SAVE_AFTER_REPLAY = 1_000
@@ -82,6 +84,11 @@ class Matcher:
         self.index_root = index_root
         self._sync_lock = threading.Lock()
         self._saved_seq = -1
+        # Places left (app/matches/places.py): None until read; a read may be kept only if its
+        # transaction had seen at least the audit event that last invalidated it.
+        self._places: Places | None = None
+        self._places_from = 0
+        self._places_lock = threading.Lock()
         # While the dense index is rebuilt in the background: the profiles changed meanwhile.
         self._dirty: set[int] | None = None
         # The last background rebuild started by sync; a shutdown meanwhile saves the old index.
@@ -121,6 +128,8 @@ class Matcher:
                         len(corpus),
                     )
                     corpus = None
+                elif pending:
+                    log.info("replaying %d profile changes since the snapshot", pending)
             rebuilt = corpus is None
             if corpus is None:
                 # The position first: changes committed while the rows are read are applied
@@ -152,8 +161,9 @@ class Matcher:
 
     # ------------------------------------------------------------------ keeping up
 
-    def sync(self, session: Session) -> None:
-        """Apply every profile and need change committed since the last call."""
+    def sync(self, session: Session) -> int:
+        """Apply every profile and need change committed since the last call; returns the
+        latest audit event this session's transaction sees."""
         # Every request path starts here. One FAISS thread per request thread: an exact query
         # at 100k took 9.6 ms on one thread and 15.9 ms on two on a 2-core machine
         # (docs/matching.md), and requests run in parallel. OpenMP's thread count belongs to
@@ -161,21 +171,28 @@ class Matcher:
         faiss.omp_set_num_threads(1)
         latest = latest_seq(session)
         if latest <= self.applied_seq:
-            return
+            return latest
         with self._sync_lock:
             start = self.applied_seq
             if latest <= start:
-                return
+                return latest
             rows = session.exec(
                 select(AuditEvent.entity, AuditEvent.entity_id).where(
                     col(AuditEvent.seq) > start,
                     col(AuditEvent.seq) <= latest,
-                    col(AuditEvent.entity).in_(("profile", "need")),
+                    col(AuditEvent.entity).in_(("profile", "need", "placement")),
                     col(AuditEvent.entity_id).is_not(None),
                 )
             ).all()
             profile_ids = sorted({int(e) for k, e in rows if k == "profile" and e is not None})
             need_ids = sorted({int(e) for k, e in rows if k == "need" and e is not None})
+            with self._places_lock:
+                held = self._places
+                if held is not None and (
+                    any(k == "placement" for k, _ in rows) or held.touches(profile_ids)
+                ):
+                    self._places = None
+                    self._places_from = latest
             self._refresh_profiles(session, profile_ids)
             self._refresh_needs(session, need_ids)
             self.applied_seq = latest
@@ -188,6 +205,19 @@ class Matcher:
                     target=self.rebuild_dense, name="dense-rebuild", daemon=True
                 )
                 self.rebuild_thread.start()
+        return latest
+
+    def places(self, session: Session, seen: int) -> Places:
+        """Places left per person (read once, then kept in step by ``sync``); ``seen`` is what
+        ``sync`` returned for this session."""
+        held = self._places
+        if held is not None:
+            return held
+        fresh = Places.read(session)
+        with self._places_lock:
+            if self._places is None and seen >= self._places_from:
+                self._places = fresh
+        return fresh
 
     def rebuild_dense(self) -> None:
         """Re-choose exact or IVF for the current size, off the request path.
@@ -228,12 +258,32 @@ class Matcher:
             self._dirty = None
 
     def _refresh_profiles(self, session: Session, ids: Sequence[int]) -> None:
-        for pid, profile, stored in _with_stored(session, Profile, PROFILES, ids):
-            if profile is None:
-                self.corpus.remove(pid)
-                continue
-            doc = profile_doc(profile)
-            self.corpus.upsert(doc, *self.profile_vector(doc, stored))
+        """Bring these profiles up to date in the corpus, a chunk at a time: plain-column reads
+        and one batched upsert per chunk (replaying a bulk import at start-up)."""
+        for chunk in chunks(ids):
+            docs = profile_docs(session, chunk)
+            stored = {
+                e.profile_id: e
+                for e in session.exec(
+                    select(ProfileEmbedding).where(col(ProfileEmbedding.profile_id).in_(chunk))
+                )
+            }
+            kept: list[ProfileDoc] = []
+            vectors: list[FloatArray] = []
+            token_lists: list[list[str]] = []
+            for pid in chunk:
+                doc = docs.get(pid)
+                if doc is None:  # deleted
+                    self.corpus.remove(pid)
+                    continue
+                vector, tokens = self.profile_vector(doc, stored.get(pid))
+                kept.append(doc)
+                vectors.append(vector)
+                token_lists.append(tokens)
+            if kept:
+                self.corpus.upsert_many(kept, np.stack(vectors), token_lists)
+            for row in stored.values():  # read once, not kept in the caller's session
+                session.expunge(row)
 
     def _refresh_needs(self, session: Session, ids: Sequence[int]) -> None:
         for nid, need, stored in _with_stored(session, Need, NEEDS, ids):

@@ -1,9 +1,9 @@
 """Match lists for needs, people and free text, and where a person stands on a need's list.
 
 Request-time work: bring the matcher up to date (``Matcher.sync``), take the need's query vector
-(held by the matcher for an open need), exclude people with no remaining capacity, and let the
-corpus rank. The corpus returns the shown page as ids, scores and matched terms; its profiles
-and their remaining capacity are then read in one query each and handed to ``page_to_matches``,
+(held by the matcher for an open need), exclude people with no remaining capacity (held by the
+matcher too, ``places.py``), and let the corpus rank. The corpus returns the shown page as ids,
+scores and matched terms; its profiles are then read in one query and handed to ``page_to_matches``,
 which writes the reasons. Nothing here runs the model except ``search`` (one short query) and
 needs or profiles saved by a process with another model.
 """
@@ -15,10 +15,10 @@ from sqlmodel import Session
 from app.matches import embeddings
 from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
+from app.matches.places import Places
 from app.matches.schemas import MatchItem, NeedMatches, ProfileMatches, SearchIn, SearchResult
 from app.needs.docs import need_doc
 from app.needs.models import Need
-from app.placements.counts import full_profile_ids, remaining_capacity
 from app.profiles.docs import profile_doc, profile_docs
 from app.profiles.models import Profile
 from matching.scoring import page_to_matches
@@ -42,15 +42,13 @@ class Provenance:
     model_version: str | None = None
 
 
-def _matches(session: Session, matcher: Matcher, page: RankedPage) -> list[Match]:
-    """The page's reasons, from its profiles and their remaining capacity (one query each)."""
+def _matches(session: Session, matcher: Matcher, page: RankedPage, places: Places) -> list[Match]:
+    """The page's reasons, from its profiles (read as plain columns) and their places left."""
     if not page.entries:
         return []
+    docs = profile_docs(session, page.ids)
     return page_to_matches(
-        page,
-        profiles=profile_docs(session, page.ids),
-        counties=matcher.counties,
-        remaining_capacity=remaining_capacity(session, page.ids),
+        page, profiles=docs, counties=matcher.counties, remaining_capacity=places.left(docs)
     )
 
 
@@ -69,7 +67,7 @@ def _item(m: Match | NeedMatch) -> MatchItem:
 def _page_for_need(
     session: Session, matcher: Matcher, need: Need, limit: int, filters: MatchFilters
 ) -> RankedPage:
-    matcher.sync(session)
+    """The need's page; the caller has brought the matcher up to date (``sync``)."""
     doc = need_doc(need)
     vector, tokens = matcher.query_for_need(session, doc)
     return matcher.corpus.search(
@@ -87,12 +85,14 @@ def need_matches(
     availability: str | None = None,
 ) -> NeedMatches:
     assert need.id is not None
+    places = matcher.places(session, matcher.sync(session))
     filters = MatchFilters(
         kinds=frozenset({kind}) if kind else None,  # type: ignore[arg-type]
         availabilities=frozenset({availability}) if availability else None,  # type: ignore[arg-type]
-        exclude_ids=full_profile_ids(session),
+        exclude_ids=places.full,
     )
-    matches = _matches(session, matcher, _page_for_need(session, matcher, need, limit, filters))
+    page = _page_for_need(session, matcher, need, limit, filters)
+    matches = _matches(session, matcher, page, places)
     return NeedMatches(
         need_id=need.id, model_version=matcher.model_version, items=[_item(m) for m in matches]
     )
@@ -123,7 +123,7 @@ def search(
     session: Session, matcher: Matcher, *, data: SearchIn, county_code: str | None
 ) -> SearchResult:
     """Profiles for a free-text query, with the programme signals of the county if given."""
-    matcher.sync(session)
+    places = matcher.places(session, matcher.sync(session))
     vector = matcher.encoder.encode_queries([data.text])[0]
     tokens = embeddings.tokenizer().tokenize_query(data.text)
     query = Query(data.text, vector, tokens, county_code, data.program)  # type: ignore[arg-type]
@@ -131,9 +131,9 @@ def search(
         query,
         counties=matcher.counties,
         limit=data.limit,
-        filters=MatchFilters(exclude_ids=full_profile_ids(session)),
+        filters=MatchFilters(exclude_ids=places.full),
     )
-    found = _matches(session, matcher, page)
+    found = _matches(session, matcher, page, places)
     return SearchResult(model_version=matcher.model_version, items=[_item(m) for m in found])
 
 
@@ -141,9 +141,8 @@ def provenance(
     session: Session, matcher: Matcher, *, need: Need, profile_id: int, window: int
 ) -> Provenance:
     """Where the person ranks on the need's current match list (``rank`` None: not in it)."""
-    page = _page_for_need(
-        session, matcher, need, window, MatchFilters(exclude_ids=full_profile_ids(session))
-    )
+    places = matcher.places(session, matcher.sync(session))
+    page = _page_for_need(session, matcher, need, window, MatchFilters(exclude_ids=places.full))
     for rank, entry in enumerate(page.entries, start=1):
         if entry.profile_id == profile_id:
             return Provenance(rank, entry.score, dict(entry.components), matcher.model_version)

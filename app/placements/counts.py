@@ -27,7 +27,6 @@ __all__ = [
     "open_count_of_profile",
     "open_counts_by_profile",
     "over_capacity",
-    "remaining_capacity",
     "seen_by_county",
 ]
 
@@ -74,19 +73,6 @@ def _open_per_profile(*conditions: Any) -> Subquery:
         .group_by(col(Placement.profile_id))
         .subquery()
     )
-
-
-def remaining_capacity(session: Session, profile_ids: Collection[int]) -> dict[int, int]:
-    """Profile id -> places left (capacity minus accepted + active), in one query."""
-    if not profile_ids:
-        return {}
-    used = _open_per_profile(col(Placement.profile_id).in_(list(profile_ids)))
-    rows = session.exec(
-        select(Profile.id, Profile.capacity - func.coalesce(used.c.n, 0))
-        .outerjoin(used, used.c.profile_id == Profile.id)
-        .where(col(Profile.id).in_(list(profile_ids)))
-    ).all()
-    return {int(pid): int(left) for pid, left in rows if pid is not None}
 
 
 def full_profile_ids(session: Session) -> frozenset[int]:

@@ -149,3 +149,49 @@ def test_import_and_index(env: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     finally:
         engine.dispose()
     assert main(["audit", "verify"]) == 0
+
+
+def test_a_large_cli_import_brings_the_index_snapshot_up_to_date(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that the service's next start loads the snapshot instead of catching up (issue 9:
+    a restart after a bulk import must stay within the start-up target)."""
+    from app.matches import matcher as matcher_module
+    from app.matches.matcher import Matcher
+
+    assert main(["init"]) == 0
+    good = tmp_path / "good.csv"
+    good.write_text(
+        HEADER
+        + "赵一,researcher,吉林大学,教授,玉米,part_time,13900000001\n"
+        + "钱二,expert,吉林农业大学,研究员,大豆,remote,13900000002\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(matcher_module, "SAVE_AFTER_REPLAY", 1)  # "large" for the test
+    assert main(["import", "profiles", str(good)]) == 0
+    assert "匹配索引快照已更新：2 份档案" in capsys.readouterr().out
+
+    def no_catching_up(*_a: object) -> None:
+        raise AssertionError("the snapshot should have been current")
+
+    monkeypatch.setattr(matcher_module, "build_corpus", no_catching_up)
+    replayed: list[list[int]] = []
+    original = Matcher._refresh_profiles
+    monkeypatch.setattr(
+        Matcher,
+        "_refresh_profiles",
+        lambda self, session, ids: replayed.append(list(ids)) or original(self, session, ids),
+    )
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        started = Matcher.start(settings, engine)
+    finally:
+        engine.dispose()
+    assert len(started.corpus) == 2
+    assert all(ids == [] for ids in replayed)
+    # --skip-index leaves the snapshot behind: the service will catch up itself
+    more = tmp_path / "more.csv"
+    more.write_text(HEADER + "孙三,expert,延边大学,教授,人参,remote,13900000003\n", encoding="utf-8")
+    assert main(["import", "profiles", str(more), "--skip-index"]) == 0
+    assert "匹配索引快照已更新" not in capsys.readouterr().out
