@@ -192,6 +192,8 @@ def test_a_large_cli_import_brings_the_index_snapshot_up_to_date(
     assert all(ids == [] for ids in replayed)
     # --skip-index leaves the snapshot behind: the service will catch up itself
     more = tmp_path / "more.csv"
-    more.write_text(HEADER + "孙三,expert,延边大学,教授,人参,remote,13900000003\n", encoding="utf-8")
+    more.write_text(
+        HEADER + "孙三,expert,延边大学,教授,人参,remote,13900000003\n", encoding="utf-8"
+    )
     assert main(["import", "profiles", str(more), "--skip-index"]) == 0
     assert "匹配索引快照已更新" not in capsys.readouterr().out

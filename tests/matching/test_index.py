@@ -273,3 +273,29 @@ def test_build_takes_unit_vectors_as_they_are_and_normalises_others() -> None:
         scores, ids = idx.search(unit[7], 1)
         assert ids[0, 0] == 7
         assert abs(scores[0, 0] - 1.0) < 1e-5
+
+
+@pytest.mark.parametrize("n_replaced", [1, 100])  # one path per id, and the sorted path
+def test_replacing_in_the_exact_index_writes_in_place_and_equals_a_fresh_build(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray], n_replaced: int
+) -> None:
+    """An edited profile's vector is overwritten where it is stored (no removal, which moves
+    every later vector); the result is the index a fresh build of the same vectors gives."""
+    xb, ids, queries = data
+    idx = DenseIndex.build(ids[:3000], xb[:3000], VERSION)
+    rng = np.random.default_rng(7)
+    picked = rng.choice(3000, n_replaced, replace=False)
+    new = unit(rng, n_replaced)
+    added = ids[3000:3003]
+    idx.add(np.concatenate([ids[picked], added]), np.vstack([new, xb[3000:3003]]))
+    assert len(idx) == 3003
+    # in place: every id keeps its position (a removal would have moved the replaced to the end)
+    np.testing.assert_array_equal(faiss.vector_to_array(idx._index.id_map), ids[:3003])
+    expected = xb[:3003].copy()
+    expected[picked] = new
+    fresh = DenseIndex.build(ids[:3003], expected, VERSION)
+    np.testing.assert_allclose(idx.vectors_for(ids[:3003]), expected, rtol=1e-6, atol=1e-7)
+    d1, i1 = idx.search(queries[:20], 10)
+    d2, i2 = fresh.search(queries[:20], 10)
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_allclose(d1, d2, rtol=1e-5)
