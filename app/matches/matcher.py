@@ -188,8 +188,10 @@ class Matcher:
             need_ids = sorted({int(e) for k, e in rows if k == "need" and e is not None})
             with self._places_lock:
                 held = self._places
-                if held is not None and (
-                    any(k == "placement" for k, _ in rows) or held.touches(profile_ids)
+                # With nothing held, a read under way elsewhere may predate these edits: it
+                # must not be kept either, so the mark moves whenever it may matter.
+                if any(k == "placement" for k, _ in rows) or (
+                    profile_ids and (held is None or held.touches(profile_ids))
                 ):
                     self._places = None
                     self._places_from = latest

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.auth.actor import Actor
 from app.config import Settings
+from app.db import begin_read_only
 from app.matches import embeddings
 from app.matches import matcher as matcher_module
 from app.matches.matcher import Matcher
@@ -18,7 +19,7 @@ from app.needs import service as needs
 from app.needs.schemas import NeedCreate
 from app.profiles import service as profiles
 from app.profiles.models import Profile
-from app.profiles.schemas import ProfileCreate
+from app.profiles.schemas import ProfileCreate, ProfileUpdate
 from matching.index import DenseIndex
 from tests.app.factories import need_payload, profile_payload
 from tests.conftest import BACKENDS, Databases, migrated_engine
@@ -375,3 +376,28 @@ def test_an_open_need_is_matched_with_the_vector_the_matcher_holds(
     assert _top(matcher, engine, need_id) == expected
     assert looked_up == [need_id, need_id]
     assert need_id not in matcher.open_needs
+
+
+def test_places_left_read_before_an_edit_is_not_kept(world: Any) -> None:
+    """Places left are held per process (app/matches/places.py); a read made in a transaction
+    that predates an edit another request has just applied must not be kept, or the process
+    would go on excluding (or listing) people by stale capacities."""
+    engine, settings, _need_id = world
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as old:
+        begin_read_only(old)
+        seen = matcher.sync(old)  # this transaction's view is fixed from here (SQLite)
+        with Session(engine) as db:  # meanwhile another request raises a capacity
+            profile = db.exec(select(Profile)).first()
+            assert profile is not None
+            profiles.update(db, profile=profile, data=ProfileUpdate(capacity=3), actor=SYSTEM)
+            db.commit()
+        with Session(engine) as new:
+            begin_read_only(new)
+            assert matcher.sync(new) > seen  # applied by another request; nothing was held
+        assert matcher.places(old, seen) is not None  # answered from the older view ...
+        assert matcher._places is None  # ... but not kept
+    with Session(engine) as new:
+        begin_read_only(new)
+        kept = matcher.places(new, matcher.sync(new))
+    assert matcher._places is kept
