@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser run serve test test-fast lint format bench eval postgres clean
+.PHONY: install browser run serve test test-fast screenshots lint format bench eval postgres clean
 
 install: $(STAMP) browser
 
@@ -47,6 +47,11 @@ test: install postgres lint
 # Everything but the slow suites, for quick iterations.
 test-fast: $(STAMP) postgres
 	$(PY) -m pytest -m "not slow"
+
+# Refresh the pictures in docs/screenshots/ (an ordinary test run writes them to a temporary
+# folder instead): the browser tests (pictures from the SQLite run).
+screenshots: install postgres
+	XIANGCAI_SCREENSHOTS=1 $(PY) -m pytest -m browser tests/app/web
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix app matching tests bench seed migrations

@@ -7,6 +7,7 @@ gets fresh browser contexts (no cookies shared between roles or tests).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -34,7 +35,13 @@ from tests.app.factories import PASSWORD, make_account
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# The pictures in docs/screenshots are refreshed only by `make screenshots`; an ordinary run
+# takes the same screenshots into a temporary folder (tests must not rewrite tracked files).
+SCREENSHOTS = (
+    PROJECT_ROOT / "docs" / "screenshots"
+    if os.environ.get("XIANGCAI_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "xiangcai-screenshots"
+)
 SEED = PROJECT_ROOT / "seed"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
