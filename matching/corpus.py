@@ -110,14 +110,7 @@ class ProfileCorpus:
     # ------------------------------------------------------------------ updates
     def upsert(self, profile: ProfileDoc, vector: npt.ArrayLike, tokens: Sequence[str]) -> None:
         """Create or edit a profile. An inactive profile is kept in the table only."""
-        with self.lock:
-            self.table.upsert(profile)
-            if profile.active:
-                self.dense.add([profile.id], np.asarray(vector, dtype=np.float32).reshape(1, -1))
-                self.lexical.add(profile.id, tokens)
-            else:
-                self.dense.remove([profile.id])
-                self.lexical.remove(profile.id)
+        self.upsert_many([profile], vector, [tokens])
 
     def upsert_many(
         self,
@@ -125,9 +118,9 @@ class ProfileCorpus:
         vectors: npt.ArrayLike,
         token_lists: Sequence[Sequence[str]],
     ) -> None:
-        """``upsert`` for many profiles (distinct ids) at once: one pass over the dense index
-        instead of one per profile (replaying 6,000 changes at 134k: 3.5 s → see
-        docs/load.md)."""
+        """Create or edit many profiles (distinct ids) at once: one pass over the dense index
+        instead of one per profile (replaying a bulk import at start-up, docs/load.md). An
+        inactive profile is kept in the table only."""
         x = np.asarray(vectors, dtype=np.float32).reshape(len(profiles), -1)
         active = [i for i, p in enumerate(profiles) if p.active]
         gone = [p.id for p in profiles if not p.active]
