@@ -4,8 +4,12 @@ from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import Account, RateCounter
 from app.counties.models import County
 from app.idempotency.models import IdempotencyRecord
+from app.interests.models import Interest
+from app.invitations.models import Invitation
 from app.matches.models import NeedEmbedding, ProfileEmbedding
 from app.needs.models import Need
+from app.notifications.models import Notification
+from app.outbox.models import OutboxMessage
 from app.placements.models import Placement, ServiceReport
 from app.profiles.models import Profile, ProfileTag
 
@@ -15,8 +19,12 @@ __all__ = [
     "AuditHead",
     "County",
     "IdempotencyRecord",
+    "Interest",
+    "Invitation",
     "Need",
     "NeedEmbedding",
+    "Notification",
+    "OutboxMessage",
     "Placement",
     "Profile",
     "ProfileEmbedding",

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -28,6 +30,16 @@ class Account(SQLModel, table=True):
     # deactivation) turns away every token issued before.
     token_version: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    # Where notifications go beyond the app, and whether the person wants them there. A talent's
+    # address falls back to their profile's contact details.
+    email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))
+    phone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    notify_email: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=sa_true())
+    )
+    notify_sms: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false())
     )
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

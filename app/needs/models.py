@@ -27,6 +27,9 @@ class Need(SQLModel, table=True):
     industry: str = Field(sa_column=Column(String(50), nullable=False))
     headcount: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     status: str = Field(default="open", sa_column=Column(String(10), nullable=False))
+    # The county's contact for this need, shown to signed-in talents.
+    contact_name: str | None = Field(default=None, sa_column=Column(String(50), nullable=True))
+    contact_phone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     deadline: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     created_by_id: int | None = Field(
         default=None,

@@ -51,6 +51,14 @@ class Placement(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     cancel_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Why the person declined: one of schemas.DECLINE_REASONS, and their own words.
+    decline_code: str | None = Field(default=None, sa_column=Column(String(30), nullable=True))
+    decline_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The interest (我有意向) the proposal was made from, if any.
+    interest_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("interest.id", ondelete="SET NULL"), nullable=True),
+    )
     proposed_by_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True),
