@@ -244,6 +244,37 @@ def cmd_index_rebuild(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_run(args: argparse.Namespace) -> int:
+    """Deliver e-mail and SMS from the outbox (and write due reminders) outside the service."""
+    import signal
+
+    from app.notifications import reminders
+    from app.outbox.worker import OutboxWorker
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    worker = OutboxWorker(settings, engine)
+    print(f"消息投递：{worker.describe_channels()}", file=sys.stderr)
+    if args.once:
+        written = reminders.run(engine, settings)
+        done = worker.drain()
+        print(
+            f"提醒 {written} 条；发送 {done.sent}，稍后重试 {done.retried}，"
+            f"失败 {done.failed}，未发送 {done.skipped}"
+        )
+        return 0
+
+    def stop(_signum: int, _frame: object) -> None:
+        worker._stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sweeper = reminders.Sweeper(engine, settings)
+    sweeper.tick()
+    worker.loop(tick=sweeper.tick)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API and pages with ``XIANGCAI_WORKERS`` processes (each loads model and index).
 
@@ -313,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_parser(
         "rebuild", help="丢弃索引快照，从数据库中已存的向量重建（不重新编码）"
     ).set_defaults(func=cmd_index_rebuild)
+
+    box = sub.add_parser("outbox", help="邮件与短信投递").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    run = box.add_parser("run", help="持续投递待发送的邮件和短信，并按时写入提醒（独立进程）")
+    run.add_argument("--once", action="store_true", help="投递当前到期的消息后退出")
+    run.set_defaults(func=cmd_outbox_run)
 
     imp = sub.add_parser("import", help="批量导入 CSV / JSONL / XLSX")
     imp.add_argument("what", choices=list(IMPORTS))

@@ -69,6 +69,36 @@ class Settings(BaseSettings):
     import_max_unzipped_bytes: int = 128 * 1024 * 1024
     import_max_shared_strings_bytes: int = 32 * 1024 * 1024
 
+    # Delivery beyond the app (app/outbox). Neither set: notifications stay in the app.
+    # E-mail: "smtp://user:pass@host:587" (STARTTLS when the server offers it) or "smtps://…".
+    smtp_url: str = ""
+    mail_from: str = "乡才通 <noreply@xiangcai.local>"
+    # SMS: each province contracts its own gateway; we POST JSON {to, text, key} to this address.
+    sms_webhook_url: str = ""
+    # The address people reach the service at, for links in e-mail and SMS.
+    public_url: str = "http://127.0.0.1:8000"
+    # The delivery worker inside each service process (off: run `python -m app outbox run`).
+    outbox_in_process: bool = True
+    outbox_poll_seconds: float = 5.0
+    outbox_max_attempts: int = 8
+    # How long a worker holds a message it took; one killed mid-delivery gives it up after this.
+    outbox_lease_seconds: float = 120.0
+    # A message not delivered within this many hours is dropped rather than sent late.
+    outbox_max_age_hours: int = 72
+    # Reminders: a proposal unanswered, an active placement with no service report, an open need
+    # with nobody proposed, after this many days.
+    reminder_proposal_days: int = 7
+    reminder_report_days: int = 30
+    reminder_need_days: int = 14
+    reminder_sweep_minutes: float = 60.0
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("XIANGCAI_SMTP_URL must start with smtp:// or smtps://")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:
@@ -93,6 +123,11 @@ class Settings(BaseSettings):
         "register_address_window_seconds",
         "password_hash_threads",
         "worker_requests",
+        "outbox_max_attempts",
+        "outbox_max_age_hours",
+        "reminder_proposal_days",
+        "reminder_report_days",
+        "reminder_need_days",
     )
     @classmethod
     def _positive(cls, value: int) -> int:

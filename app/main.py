@@ -24,6 +24,9 @@ from app.idempotency import service as idempotency
 from app.matches.matcher import Matcher
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
+from app.notifications import reminders
+from app.notifications.router import router as notifications_router
+from app.outbox.worker import OutboxWorker
 from app.placements.router import router as placements_router
 from app.profiles.router import router as profiles_router
 from app.stats.router import router as stats_router
@@ -58,6 +61,17 @@ def _log_to_stderr() -> None:
     log.setLevel(logging.INFO)
 
 
+def _start_outbox(settings: Settings, engine: Engine) -> OutboxWorker | None:
+    """The delivery and reminder loop of this process (each worker process runs one; leases and
+    dedupe keys keep them from doing anything twice)."""
+    if not settings.outbox_in_process:
+        return None
+    worker = OutboxWorker(settings, engine)
+    log.info("outbox: %s", worker.describe_channels())
+    worker.start(tick=reminders.Sweeper(engine, settings).tick)
+    return worker
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -73,7 +87,10 @@ def create_app(
         # Loading the model and the indexes is CPU and disk work: keep it off the event loop.
         if getattr(app.state, "matcher", None) is None:
             app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
+        outbox = _start_outbox(settings, engine)
         yield
+        if outbox is not None:
+            await run_in_threadpool(outbox.stop)
         await run_in_threadpool(app.state.matcher.save)
 
     app = FastAPI(
@@ -98,6 +115,7 @@ def create_app(
         audit_router,
         stats_router,
         matches_router,
+        notifications_router,
     )
     for router in (*api_routers, web_router):
         app.include_router(router)

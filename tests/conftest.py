@@ -114,7 +114,13 @@ def db(engine: Engine, matcher: Matcher) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(env="test", data_dir=tmp_path_factory.mktemp("data"), database_url="sqlite://")
+    # No delivery loop in the app under test: tests drive the outbox worker themselves.
+    return Settings(
+        env="test",
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url="sqlite://",
+        outbox_in_process=False,
+    )
 
 
 @pytest.fixture

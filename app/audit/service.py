@@ -274,6 +274,11 @@ ACTION_LABELS = {
     "placement.complete": "完成服务",
     "placement.cancel": "取消对接",
     "report.create": "提交服务记录",
+    "account.channels": "修改消息接收方式",
+    "interest.create": "表达意向",
+    "interest.withdraw": "撤回意向",
+    "invitation.create": "邀请注册",
+    "invitation.claim": "认领档案",
 }
 
 VERIFY_MESSAGES = {

@@ -13,12 +13,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from app.audit import service as audit
+from app.auth.actor import Actor
 from app.auth.models import Account
 from app.db import page_of, utcnow
 from app.errors import not_found
 from app.notifications.models import Notification
+from app.notifications.schemas import ChannelSettings, ChannelSettingsPublic
 from app.outbox import service as outbox
 from app.profiles.models import Profile
+
+CHANNEL_FIELDS = ("email", "phone", "notify_email", "notify_sms")
 
 # Kinds, and how the 消息 page labels them.
 KIND_LABELS = {
@@ -153,3 +158,48 @@ def mark_all_read(session: Session, *, account_id: int) -> int:
         .values(read_at=utcnow())
     )
     return int(result.rowcount or 0)
+
+
+# --- where people hear of them -----------------------------------------------------------------
+
+
+def channel_settings(
+    session: Session, account: Account, delivery: list[str]
+) -> ChannelSettingsPublic:
+    found = {}
+    profile_email = profile_phone = None
+    if account.role == "talent" and account.id is not None:
+        profile = session.exec(select(Profile).where(Profile.owner_id == account.id)).first()
+        if profile is not None:
+            profile_email, profile_phone = profile.contact_email, profile.contact_phone
+    found["email_used"] = account.email or profile_email
+    found["phone_used"] = account.phone or profile_phone
+    return ChannelSettingsPublic(
+        email=account.email,
+        phone=account.phone,
+        notify_email=account.notify_email,
+        notify_sms=account.notify_sms,
+        delivery=delivery,
+        **found,
+    )
+
+
+def save_channels(
+    session: Session, *, account: Account, data: ChannelSettings, actor: Actor
+) -> Account:
+    before = audit.fields_of(account, CHANNEL_FIELDS)
+    for name in CHANNEL_FIELDS:
+        setattr(account, name, getattr(data, name))
+    account.updated_at = utcnow()
+    session.add(account)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="account.channels",
+        entity="account",
+        entity_id=account.id,
+        before=before,
+        after=audit.fields_of(account, CHANNEL_FIELDS),
+    )
+    return account

@@ -18,6 +18,7 @@ from app.needs.models import Need
 from app.placements.models import Placement, ServiceReport
 from app.placements.rules import can_read
 from app.placements.schemas import (
+    DECLINE_REASONS,
     STATUS_LABELS,
     PlacementFilters,
     PlacementPublic,
@@ -71,6 +72,7 @@ def to_public(session: Session, p: Placement) -> PlacementPublic:
         profile_name=profile.name,
         county_name=county.name,
         status_label=STATUS_LABELS[PlacementStatus(p.status)],
+        decline_label=DECLINE_REASONS.get(p.decline_code) if p.decline_code else None,
         match_components=json.loads(p.match_components) if p.match_components else None,
         report_count=report_count(session, p.id),
     )

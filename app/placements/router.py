@@ -25,6 +25,7 @@ from app.placements import export, queries, service
 from app.placements.history import placement_history
 from app.placements.schemas import (
     CancelIn,
+    DeclineIn,
     PlacementCreate,
     PlacementFilters,
     PlacementPublic,
@@ -141,10 +142,17 @@ def _transition(
     action: str,
     note: str | None = None,
     reason: str | None = None,
+    decline_code: str | None = None,
 ) -> PlacementPublic:
     idem.begin(session, actor)
     placement = service.transition(
-        session, placement_id=placement_id, action=action, actor=actor, note=note, reason=reason
+        session,
+        placement_id=placement_id,
+        action=action,
+        actor=actor,
+        note=note,
+        reason=reason,
+        decline_code=decline_code,
     )
     result = queries.to_public(session, placement)
     idem.commit(session, actor, 200, result)
@@ -169,7 +177,29 @@ def _simple_transition(action: str, summary: str) -> None:
 
 
 _simple_transition("accept", "人才接受推荐。")
-_simple_transition("decline", "人才婉拒推荐。")
+
+
+@router.post("/{placement_id}/decline", response_model=PlacementPublic)
+def decline(
+    session: SessionDep,
+    actor: ParticipantActor,
+    placement_id: IdPath,
+    idem: IdempotencyDep,
+    data: DeclineIn,
+) -> PlacementPublic:
+    """人才婉拒推荐（须选择理由，县局会收到通知）。"""
+    return _transition(
+        session,
+        actor,
+        idem,
+        placement_id,
+        "decline",
+        note=data.note,
+        reason=data.reason,
+        decline_code=data.reason_code,
+    )
+
+
 _simple_transition("start", "县局确认开始服务。")
 _simple_transition("complete", "县局确认服务完成（须已有服务记录）。")
 

@@ -1,8 +1,8 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.common import MAX_DB_ID, LongText, Program, ShortText
 
@@ -25,6 +25,17 @@ STATUS_LABELS = {
     PlacementStatus.cancelled: "已取消",
 }
 
+# Why a person declines a proposal: the short list the decline form offers (free text beside).
+DECLINE_REASONS = {
+    "schedule": "时间冲突",
+    "distance": "路途太远",
+    "capacity": "精力不足",
+    "mismatch": "专业不对口",
+    "terms": "待遇或条件不合适",
+    "other": "其他",
+}
+DeclineCode = Literal["schedule", "distance", "capacity", "mismatch", "terms", "other"]
+
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 
@@ -44,6 +55,23 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: LongText | None = None
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: DeclineCode = Field(description="婉拒理由：" + "、".join(DECLINE_REASONS.values()))
+    reason: LongText | None = Field(
+        default=None, validate_default=True, description="补充说明；选择「其他」时必填"
+    )
+    note: LongText | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _other_needs_words(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("reason_code") == "other" and not value:
+            raise ValueError("选择「其他」时请填写婉拒理由")
+        return value
 
 
 class CancelIn(BaseModel):
@@ -97,6 +125,10 @@ class PlacementPublic(BaseModel):
     note: str | None
     reason: str | None
     cancel_reason: str | None
+    decline_code: str | None = None
+    decline_label: str | None = None
+    decline_note: str | None = None
+    interest_id: int | None = None
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None

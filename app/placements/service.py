@@ -18,7 +18,7 @@ from app.matches import service as matches
 from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.models import Need
-from app.placements import counts, locks
+from app.placements import counts, locks, notices
 from app.placements.models import Placement, ServiceReport
 from app.placements.queries import get, report_count
 from app.placements.rules import TIMESTAMP_OF, TRANSITIONS, can_read, may_act, may_report
@@ -32,7 +32,7 @@ from app.profiles.models import Profile
 
 AUDITED = (
     "need_id profile_id county_code program status off_list match_rank match_score "
-    "model_version note reason cancel_reason"
+    "model_version note reason cancel_reason decline_code decline_note"
 ).split()
 REPORT_AUDITED = (
     "placement_id period service_days trainings problems_solved techniques_promoted "
@@ -114,6 +114,7 @@ def propose(
             "off_list": placement.off_list,
         },
     )
+    notices.placement_step(session, placement, need, profile, "propose")
     return placement
 
 
@@ -169,6 +170,7 @@ def transition(
     actor: Actor,
     note: str | None = None,
     reason: str | None = None,
+    decline_code: str | None = None,
 ) -> Placement:
     step = TRANSITIONS[action]
     placement = locks.placement(session, placement_id)
@@ -193,6 +195,9 @@ def transition(
     placement.updated_at = utcnow()
     if action == "cancel":
         placement.cancel_reason = reason
+    if action == "decline":
+        placement.decline_code = decline_code
+        placement.decline_note = reason
     if note:
         placement.note = note if not placement.note else f"{placement.note}\n{note}"
     session.add(placement)
@@ -208,6 +213,7 @@ def transition(
         context={"reason": reason} if reason else None,
     )
     _update_need_status(session, need, placement, action, was_open, actor)
+    notices.placement_step(session, placement, need, profile, action)
     return placement
 
 

@@ -29,6 +29,7 @@ from app.counties.models import County
 from app.db import get_session
 from app.errors import AppError
 from app.matches.service import Matcher
+from app.notifications import service as notifications
 from app.web.session import check_csrf, session_token
 from app.web.templating import render
 
@@ -42,6 +43,7 @@ class Viewer:
     actor: Actor
     display_name: str
     county_name: str | None = None
+    unread: int = 0  # notifications not yet read: the badge in every page's header
 
     @property
     def role(self) -> str:
@@ -57,12 +59,15 @@ def _viewer(request: Request, session: Session) -> Viewer | None:
     if account is None:
         return None
     county = session.get(County, account.county_code) if account.county_code else None
+    assert account.id is not None
+    unread = notifications.unread_count(session, account.id)
     # As in resolve_account: no transaction may stay open across the hop to the page's thread.
     session.commit()
     viewer = Viewer(
         actor=actor_of(account, request),
         display_name=account.display_name or account.username,
         county_name=county.name if county else None,
+        unread=unread,
     )
     request.state.viewer = viewer
     return viewer

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute
 from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
+from app.notifications.models import Notification
 from app.placements import service as placements
 from app.placements.schemas import PlacementCreate
 from app.profiles import service as profiles
@@ -38,6 +39,7 @@ class World:
     account_id: int
     placement_id: int
     spare_profile_id: int
+    notification_id: int  # the talent owner's notice of the proposal
 
 
 @pytest.fixture
@@ -73,7 +75,18 @@ def world(db: Session, settings: Any, matcher: Matcher) -> World:
     headers = {role: auth(acc, settings) for role, acc in accounts.items()}
     headers["anon"] = {}
     assert placement.id
-    return World(headers, need.id, profile.id, accounts["province"].id or 0, placement.id, spare.id)
+    notice = db.exec(
+        select(Notification.id).where(Notification.account_id == accounts["talent_owner"].id)
+    ).one()
+    return World(
+        headers,
+        need.id,
+        profile.id,
+        accounts["province"].id or 0,
+        placement.id,
+        spare.id,
+        notice,
+    )
 
 
 def _csv_upload(kind: str) -> dict[str, Any]:
@@ -229,7 +242,12 @@ CASES = [
     Case("GET", "/api/v1/placements/export", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/placements/{placement_id}", READERS),
     Case("POST", "/api/v1/placements/{placement_id}/accept", {"admin": 200, "talent_owner": 200}),
-    Case("POST", "/api/v1/placements/{placement_id}/decline", {"admin": 200, "talent_owner": 200}),
+    Case(
+        "POST",
+        "/api/v1/placements/{placement_id}/decline",
+        {"admin": 200, "talent_owner": 200},
+        lambda w: {"json": {"reason_code": "capacity"}},
+    ),
     # start and complete are the county's; from "proposed" they are illegal (409), which still
     # shows that the permission check let the right roles through.
     Case("POST", "/api/v1/placements/{placement_id}/start", {"admin": 409, "county_own": 409}),
@@ -250,6 +268,21 @@ CASES = [
     Case("GET", "/api/v1/placements/{placement_id}/history", READERS),
     Case("GET", "/api/v1/audit/events", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/audit/verify", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/notifications", signed_in(200)),
+    Case("POST", "/api/v1/notifications/read-all", signed_in(200)),
+    Case("GET", "/api/v1/notifications/settings", signed_in(200)),
+    Case(
+        "PUT",
+        "/api/v1/notifications/settings",
+        signed_in(200),
+        lambda w: {"json": {"notify_email": False}},
+    ),
+    # Someone else's notification is as good as missing.
+    Case(
+        "POST",
+        "/api/v1/notifications/{notification_id}/read",
+        signed_in(404) | {"talent_owner": 200},
+    ),
     Case("GET", "/api/v1/stats/placements", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/stats/findings", {"admin": 200, "province": 200}),
 ]
@@ -262,6 +295,7 @@ def _request(client: TestClient, case: Case, role: str, w: World) -> Any:
         account_id=w.account_id,
         code="220322",
         placement_id=w.placement_id,
+        notification_id=w.notification_id,
     )
     kwargs = case.body(w) if case.body else {}
     return client.request(case.method, path, headers=w.headers[role], **kwargs)

@@ -17,6 +17,7 @@ from app.web import choices
 from app.web.deps import AuditorViewer, PageRoute
 from app.web.forms import Form, Pager, QueryArgs
 from app.web.history import describe_event
+from app.web.pages.inbox import todo_groups
 from app.web.templating import BEIJING, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -112,6 +113,7 @@ def statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> 
         {
             "title": "统计分析",
             "stats": result,
+            "todos": todo_groups(request, session, viewer) if viewer.role == "province" else None,
             "groups": groups,
             "hidden": hidden,
             "group_label": dict(GROUP_OPTIONS)[group_by.value],

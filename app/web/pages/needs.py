@@ -22,6 +22,7 @@ from app.profiles import service as profiles
 from app.web import choices
 from app.web.deps import MATCHER_MISSING, CountyViewer, NeedReader, PageRoute, Viewer, matcher_of
 from app.web.forms import Form, Pager, QueryArgs, non_empty, read_form, save
+from app.web.pages.inbox import todo_groups
 from app.web.templating import redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -65,6 +66,7 @@ def list_needs(request: Request, session: SessionDep, viewer: NeedReader) -> Res
             "filter_errors": args.errors,
             "form": Form(values=dict(request.query_params)),
             "province_wide": province_wide,
+            "todos": todo_groups(request, session, viewer) if not province_wide else None,
             "county_options": choices.county_options(session) if province_wide else [],
             "choices": choices,
         },

@@ -15,7 +15,14 @@ from app.db import SessionDep
 from app.needs import service as needs
 from app.placements import counts, export, history, queries, rules
 from app.placements import service as placements
-from app.placements.schemas import CancelIn, PlacementFilters, PlacementStatus, ReportCreate
+from app.placements.schemas import (
+    DECLINE_REASONS,
+    CancelIn,
+    DeclineIn,
+    PlacementFilters,
+    PlacementStatus,
+    ReportCreate,
+)
 from app.profiles import service as profiles
 from app.web import choices
 from app.web.deps import AnyViewer, AuditorViewer, PageRoute, Viewer
@@ -41,7 +48,6 @@ ACTIONS = [
     ("accept", "接受推荐", None),
     ("start", "确认开始服务", None),
     ("complete", "确认服务完成", "确认该人选的服务已经完成吗？"),
-    ("decline", "婉拒", "确定婉拒该推荐吗？"),
 ]
 
 
@@ -143,6 +149,9 @@ def _detail(
             ],
             "actions": [(a, text, ask) for a, text, ask in ACTIONS if a in allowed],
             "can_cancel": "cancel" in allowed,
+            "can_decline": "decline" in allowed,
+            "decline_form": forms.get("decline", Form()),
+            "decline_reasons": list(DECLINE_REASONS.items()),
             "may_report": may_report,
             "cancel_form": forms.get("cancel", Form()),
             "report_form": forms.get("report", Form(values=dict(REPORT_DEFAULTS))),
@@ -169,13 +178,19 @@ def _transition(
     reason: str | None = None,
     form_key: str = "action",
     form: Form | None = None,
+    decline_code: str | None = None,
 ) -> Response:
     form = form or Form()
     done = save(
         session,
         form,
         lambda: placements.transition(
-            session, placement_id=placement_id, action=action, actor=viewer.actor, reason=reason
+            session,
+            placement_id=placement_id,
+            action=action,
+            actor=viewer.actor,
+            reason=reason,
+            decline_code=decline_code,
         ),
     )
     if done is None:
@@ -194,9 +209,31 @@ def _simple_action(action: str) -> Any:
     return handle
 
 
-for _action in ("accept", "decline", "start", "complete"):
+for _action in ("accept", "start", "complete"):
     router.add_api_route(
         f"/placements/{{placement_id}}/{_action}", _simple_action(_action), methods=["POST"]
+    )
+
+
+@router.post("/placements/{placement_id}/decline")
+def decline_placement(
+    request: Request, session: SessionDep, viewer: AnyViewer, placement_id: IdPath, data: FormDep
+) -> Response:
+    """婉拒推荐（须选择理由）。"""
+    form = Form.read(data, labels={"reason_code": "婉拒理由", "reason": "补充说明"})
+    decline_in = form.validate(DeclineIn, non_empty(form.values, ("reason_code", "reason")))
+    if decline_in is None:
+        return _detail(request, session, viewer, placement_id, {"decline": form}, 422)
+    return _transition(
+        request,
+        session,
+        viewer,
+        placement_id,
+        "decline",
+        decline_in.reason,
+        "decline",
+        form,
+        decline_code=decline_in.reason_code,
     )
 
 

@@ -21,6 +21,7 @@ from app.profiles.schemas import ProfileBase, ProfileCreate, ProfileUpdate
 from app.web import choices
 from app.web.deps import MATCHER_MISSING, AnyViewer, PageRoute, TalentViewer, Viewer, matcher_of
 from app.web.forms import Form, QueryArgs, non_empty, read_form, save, split_tags
+from app.web.pages.inbox import todo_groups
 from app.web.templating import redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -64,6 +65,7 @@ def workbench(request: Request, session: SessionDep, viewer: TalentViewer) -> Re
             "pending": [p for p in mine if p.status == "proposed"],
             "ongoing": [p for p in mine if p.status in counts.OPEN_STATUSES],
             "finished": [p for p in mine if p.status not in counts.LIVE_STATUSES],
+            "todos": todo_groups(request, session, viewer),
         },
     )
 

@@ -9,8 +9,12 @@ from app.needs.models import Need
 from app.placements.models import Placement
 from tests.app.placements.conftest import REPORT, Placed, propose
 
+DECLINE = {"reason_code": "schedule", "reason": "四月有课"}
+
 
 def act(client: TestClient, w: Placed, pid: int, action: str, who: str, **body: object):  # type: ignore[no-untyped-def]
+    if action == "decline" and not body:
+        body = dict(DECLINE)
     return client.post(f"/api/v1/placements/{pid}/{action}", json=body or None, headers=w.h[who])
 
 
@@ -127,7 +131,7 @@ def test_every_illegal_transition_is_409(
     w = placed
     pid = propose(client, w).json()["id"]
     _drive(client, w, pid, PATH_TO[state])
-    body = {"reason": "测试"} if action == "cancel" else None
+    body = {"reason": "测试"} if action == "cancel" else DECLINE if action == "decline" else None
     who = "admin"  # admin may attempt every action, so only the state decides
     r = client.post(f"/api/v1/placements/{pid}/{action}", json=body, headers=w.h[who])
     assert r.status_code == 409, r.json()

@@ -72,7 +72,13 @@ def known(client: TestClient, db: Session, settings: Any) -> dict[str, Any]:
                     == 201
                 )
                 continue
-            body = {"reason": "计划调整"} if step == "cancel" else None
+            body = (
+                {"reason": "计划调整"}
+                if step == "cancel"
+                else {"reason_code": "distance"}
+                if step == "decline"
+                else None
+            )
             assert (
                 client.post(f"/api/v1/placements/{plid}/{step}", headers=who, json=body).status_code
                 == 200

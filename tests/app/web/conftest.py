@@ -104,24 +104,27 @@ class Site:
     engine: Engine
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    # Off while a test walks through steps whose pictures another test takes.
+    pictures: bool = True
 
     @property
     def screenshots(self) -> bool:
         # One set of pictures, from the SQLite run; the PostgreSQL run checks the same pages.
-        return self.backend == "sqlite"
+        return self.pictures and self.backend == "sqlite"
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=30)
 
 
-def start_site(engine: Engine, backend: str, data_dir: Path) -> Site:
+def start_site(engine: Engine, backend: str, data_dir: Path, **overrides: object) -> Site:
     settings = Settings(
         env="test",
         data_dir=data_dir,
         database_url=str(engine.url),
         # A short match list, so that a person outside it (an off-list proposal) is easy to find.
         match_window=5,
+        **overrides,  # type: ignore[arg-type]
     )
     app = create_app(settings=settings, engine=engine)
     port = _free_port()

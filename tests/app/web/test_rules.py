@@ -14,7 +14,7 @@ from app.needs.schemas import NeedCreate
 from app.web import router as web
 from app.web.deps import PageRoute
 from app.web.forms import Form
-from app.web.pages import admin, audit, auth, needs, placements, talent
+from app.web.pages import admin, audit, auth, inbox, needs, placements, talent
 from app.web.pages.auth import safe_next
 from tests.app.factories import PASSWORD, make_account
 
@@ -68,13 +68,20 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/admin/accounts/{account_id}"): {"admin"},
     ("POST", "/admin/accounts/{account_id}/password"): {"admin"},
     ("POST", "/admin/accounts/{account_id}/active"): {"admin"},
+    ("GET", "/notifications"): ALL,
+    ("POST", "/notifications/{notification_id}/open"): ALL,
+    ("POST", "/notifications/read-all"): ALL,
+    ("GET", "/settings/notifications"): ALL,
+    ("POST", "/settings/notifications"): ALL,
     ("GET", "/admin/import"): {"admin"},
     ("POST", "/admin/import"): {"admin"},
 }
 
 
 def page_routes() -> list[PageRoute]:
-    routes = [r for m in (auth, needs, placements, talent, audit, admin) for r in m.router.routes]
+    routes = [
+        r for m in (auth, needs, placements, talent, audit, admin, inbox) for r in m.router.routes
+    ]
     assert all(isinstance(r, PageRoute) for r in routes)
     return routes  # type: ignore[return-value]
 
