@@ -37,6 +37,7 @@ def list_events(
     until: Annotated[
         DateTimeQuery, Query(description="截止时间（不含），ISO 8601；无时区时按北京时间")
     ] = None,
+    sign_ins: Annotated[bool, Query(description="是否包含登录记录")] = True,
     page: PageQuery = 1,
     page_size: PageSizeQuery = 50,
 ) -> Page[AuditEventPublic]:
@@ -50,6 +51,7 @@ def list_events(
         action=action,
         since=since,
         until=until,
+        sign_ins=sign_ins,
         page=page,
         page_size=page_size,
     )

@@ -281,6 +281,8 @@ ACTION_LABELS = {
     "invitation.claim": "认领档案",
 }
 
+SIGN_IN_ACTIONS = ("auth.login", "auth.login_failed", "auth.login_throttled")
+
 VERIFY_MESSAGES = {
     None: "审计链完整，未发现篡改",
     "sequence_gap": "审计事件序号不连续：有事件被删除或被插入",
@@ -342,10 +344,15 @@ def list_events(
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    sign_ins: bool = True,
     page: int = 1,
     page_size: int = 50,
 ) -> tuple[list[AuditEvent], int]:
+    """Events newest first; ``sign_ins=False`` leaves out the sign-in records (most of the
+    trail by number), unless ``action`` asks for one of them."""
     conditions: list[Any] = []
+    if not sign_ins and not action:
+        conditions.append(col(AuditEvent.action).not_in(SIGN_IN_ACTIONS))
     if actor_username:
         conditions.append(AuditEvent.actor_username == actor_username)
     if entity:

@@ -38,5 +38,5 @@ def findings(
     _actor: AuditorActor,
     stale_days: Annotated[int, Query(ge=1, le=3650, description="需求征集超过多少天仍无推荐")] = 30,
 ) -> Findings:
-    """审计关注事项：无在岗服务的贫困县、超容量人员、名单外推荐、长期无人推荐的需求。"""
+    """审计关注事项：目前无人在岗服务的脱贫县、超容量人员、名单外推荐、长期无人推荐的需求。"""
     return service.findings(session, stale_days=stale_days)

@@ -130,7 +130,7 @@ def statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> 
 
 @router.get("/stats/findings")
 def findings(request: Request, session: SessionDep, viewer: AuditorViewer) -> Response:
-    """监测发现：贫困县覆盖、超容量人员、名单外推荐、长期无人推荐的需求。"""
+    """监测发现：脱贫县覆盖、超容量人员、名单外推荐、长期无人推荐的需求。"""
     args = QueryArgs(request)
     stale_days = args.integer("stale_days", 30, 1, 3650)
     result = stats.findings(session, stale_days=stale_days)
@@ -187,6 +187,8 @@ def events(request: Request, session: SessionDep, viewer: AuditorViewer) -> Resp
         action=action,
         since=_beijing_day_start(since) if since else None,
         until=_beijing_day_start(until) + timedelta(days=1) if until else None,
+        # Sign-ins are most of the trail by number: shown only when asked for.
+        sign_ins=request.query_params.get("sign_ins") == "1",
         page=page,
         page_size=EVENTS_PAGE_SIZE,
     )

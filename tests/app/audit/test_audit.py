@@ -162,6 +162,19 @@ def test_events_listing_and_filters(client: TestClient, trail: Any) -> None:
         "/api/v1/audit/events", params={"action": "auth.login_failed"}, headers=h
     ).json()
     assert failed["items"][0]["actor_username"] == "newone"
+    # Without the sign-in records (what the page shows unless asked): only the changes.
+    changes = client.get(
+        "/api/v1/audit/events", params={"sign_ins": "false", "page_size": 50}, headers=h
+    ).json()
+    assert changes["total"] < page["total"]
+    assert all(not e["action"].startswith("auth.login") for e in changes["items"])
+    # ... unless a sign-in action is asked for by name.
+    asked = client.get(
+        "/api/v1/audit/events",
+        params={"sign_ins": "false", "action": "auth.login_failed"},
+        headers=h,
+    ).json()
+    assert asked["total"] == failed["total"] >= 1
     assert (
         client.get(
             "/api/v1/audit/events", params={"since": "2999-01-01T00:00:00"}, headers=h

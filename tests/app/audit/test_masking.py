@@ -83,3 +83,12 @@ def test_audit_page_masks_contacts_for_the_province(client: TestClient, trail: A
     html = client.get("/audit/events", params={"entity": "profile"}).text
     assert PHONE in html
     assert NEW_PHONE in html
+
+
+def test_audit_page_leaves_sign_ins_out_unless_asked(client: TestClient, trail: Any) -> None:
+    _sign_in(client, "maskprov")  # itself a sign-in record
+    html = client.get("/audit/events").text
+    assert "修改档案" in html
+    assert "登录成功" not in html.split("<tbody>")[-1]
+    html = client.get("/audit/events", params={"sign_ins": "1"}).text
+    assert "登录成功" in html.split("<tbody>")[-1]

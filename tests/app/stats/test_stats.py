@@ -1,6 +1,7 @@
 """The province's numbers agree with the placements they count: a known set, every number."""
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 
 from app.db import utcnow
 from app.needs.models import Need
+from app.placements.export import BEIJING
 from app.placements.models import Placement
 from tests.app.factories import auth, make_account, need_payload, profile_payload
 
@@ -249,6 +251,20 @@ def test_export_csv_and_xlsx(client: TestClient, known: Any) -> None:
     assert len(rows) == 7
     completed = next(r for r in rows[1:] if r[10] == "已完成")
     assert completed[rows[0].index("服务天数")] == 8
+    # A sheet to work with at once: header frozen and bold, with a filter; readable widths;
+    # times are date cells (Beijing time), not text.
+    assert ws.freeze_panes == "A2"
+    assert ws["A1"].font.bold
+    assert ws.auto_filter.ref == f"A1:AB{len(rows)}"
+    assert ws.column_dimensions["G"].width == 36  # 需求
+    proposed_at = completed[rows[0].index("推荐时间")]
+    assert isinstance(proposed_at, datetime)
+    assert abs(proposed_at - datetime.now(UTC).astimezone(BEIJING).replace(tzinfo=None)) < (
+        timedelta(minutes=5)
+    )
+    assert completed[rows[0].index("取消时间")] is None
+    # The CSV writes the same times as text.
+    assert re.search(r",\d{4}-\d{2}-\d{2} \d{2}:\d{2},", lines[1])
     assert (
         client.get("/api/v1/placements/export", params={"format": "pdf"}, headers=h).status_code
         == 422
