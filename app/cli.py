@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+import app.models  # noqa: F401  (every table on the metadata, so that foreign keys resolve)
 from app import migrate
 from app.audit import service as audit
 from app.auth import service as accounts
@@ -142,6 +143,10 @@ def seed_demo(session: Session) -> str:
     """Load the demo profiles and needs and create demo accounts; does nothing if done before."""
     if session.exec(select(Account).where(Account.username == "admin")).first() is not None:
         return "演示数据已存在，跳过"
+    return _seed_lists(session)
+
+
+def _seed_lists(session: Session) -> str:
     actor = Actor.system("seed")
     for what, name in (("profiles", "demo_profiles.jsonl"), ("needs", "demo_needs.jsonl")):
         result = _import_file(session, what, SEED_DIR / name, False, actor)
@@ -192,6 +197,20 @@ def cmd_seed_demo(_args: argparse.Namespace) -> int:
         message = seed_demo(session)
         session.commit()
     print(message)
+    # A year of placements through the real match lists (needs the matcher: a few seconds).
+    from app.demo import seed_year
+    from app.matches.matcher import Matcher
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        matcher = Matcher.start(settings, engine)
+        with Session(engine, expire_on_commit=False) as session:
+            print(seed_year(session, matcher, window=settings.match_window))
+            session.commit()
+        matcher.save()
+    finally:
+        engine.dispose()
     return 0
 
 

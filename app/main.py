@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+import app.models  # noqa: F401  (every table on the metadata, so that foreign keys resolve)
 from app import openapi
 from app.admission import Lanes
 from app.audit.router import router as audit_router
