@@ -28,7 +28,16 @@ from app.web.templating import redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 PAGE_SIZE = 20
-NEED_FIELDS = ("program", "title", "description", "industry", "headcount", "deadline")
+NEED_FIELDS = (
+    "program",
+    "title",
+    "description",
+    "industry",
+    "headcount",
+    "deadline",
+    "contact_name",
+    "contact_phone",
+)
 NEED_LABELS = {"title": "需求标题", "industry": "所属产业"}
 PROPOSE_LABELS = {"reason": "推荐理由", "note": "备注"}
 
