@@ -23,7 +23,9 @@ class NeedCreate(BaseModel):
     headcount: Headcount = 1
     status: NeedStatus = NeedStatus.open
     deadline: date | None = None
-    contact_name: NameText | None = Field(default=None, description="县局联系人，向已登录的人才显示")
+    contact_name: NameText | None = Field(
+        default=None, description="县局联系人，向已登录的人才显示"
+    )
     contact_phone: Phone | None = Field(default=None, description="联系人手机号")
 
 
