@@ -71,6 +71,22 @@ def active_profile_ids(session: Session, need_id: int, among: Iterable[int]) -> 
     )
 
 
+def needs_of_profile(session: Session, profile_id: int, among: Iterable[int]) -> set[int]:
+    """Which of these needs the person has an active interest in (one query)."""
+    wanted = list(dict.fromkeys(among))
+    if not wanted:
+        return set()
+    return set(
+        session.exec(
+            select(Interest.need_id).where(
+                Interest.profile_id == profile_id,
+                Interest.status == InterestStatus.active,
+                col(Interest.need_id).in_(wanted),
+            )
+        ).all()
+    )
+
+
 def of_need(session: Session, need_id: int) -> list[tuple[Interest, str]]:
     """A need's interests with each person's name, active ones first, oldest first."""
     rows = session.exec(
