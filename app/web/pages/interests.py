@@ -166,7 +166,9 @@ def withdraw_interest(
     """撤回意向。"""
     interests.withdraw(session, need_id=need_id, actor=viewer.actor)
     session.commit()
-    return redirect(request, f"/me/needs/{need_id}", "已撤回意向")
+    # A need that is no longer open has no talent page to return to.
+    still_open = needs.can_read(viewer.actor, needs.get(session, need_id))
+    return redirect(request, f"/me/needs/{need_id}" if still_open else "/me/needs", "已撤回意向")
 
 
 # --- the county ---------------------------------------------------------------------------------
