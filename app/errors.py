@@ -132,6 +132,9 @@ FIELD_LABELS: dict[str, str] = {
     "jobs_created": "带动就业人数",
     "reason": "理由",
     "note": "备注",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "interest_id": "意向编号",
     "Idempotency-Key": "幂等键",
 }
 

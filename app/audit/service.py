@@ -276,6 +276,7 @@ ACTION_LABELS = {
     "report.create": "提交服务记录",
     "account.channels": "修改消息接收方式",
     "interest.create": "表达意向",
+    "interest.reactivate": "重新表达意向",
     "interest.withdraw": "撤回意向",
     "invitation.create": "邀请注册",
     "invitation.claim": "认领档案",

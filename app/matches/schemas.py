@@ -12,6 +12,9 @@ class MatchItem(BaseModel):
     score: float
     components: dict[str, float]
     reasons: list[str]
+    interested: bool | None = Field(
+        default=None, description="本人已对该需求表达意向（仅需求的匹配名单给出）"
+    )
 
 
 class NeedMatches(BaseModel):

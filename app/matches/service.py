@@ -8,10 +8,12 @@ which writes the reasons. Nothing here runs the model except ``search`` (one sho
 needs or profiles saved by a process with another model.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from app.interests import service as interests
 from app.matches import embeddings
 from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
@@ -31,6 +33,7 @@ __all__ = [
     "profile_matches",
     "provenance",
     "search",
+    "standings",
 ]
 
 
@@ -93,9 +96,14 @@ def need_matches(
     )
     page = _page_for_need(session, matcher, need, limit, filters)
     matches = _matches(session, matcher, page, places)
-    return NeedMatches(
-        need_id=need.id, model_version=matcher.model_version, items=[_item(m) for m in matches]
+    items = [_item(m) for m in matches]
+    # One query for the whole page: who on it has said 我有意向 for this need.
+    interested = interests.active_profile_ids(
+        session, need.id, [i.profile_id for i in items if i.profile_id is not None]
     )
+    for item in items:
+        item.interested = item.profile_id in interested
+    return NeedMatches(need_id=need.id, model_version=matcher.model_version, items=items)
 
 
 def profile_matches(
@@ -141,9 +149,24 @@ def provenance(
     session: Session, matcher: Matcher, *, need: Need, profile_id: int, window: int
 ) -> Provenance:
     """Where the person ranks on the need's current match list (``rank`` None: not in it)."""
+    return standings(session, matcher, need=need, profile_ids=[profile_id], window=window)[
+        profile_id
+    ]
+
+
+def standings(
+    session: Session, matcher: Matcher, *, need: Need, profile_ids: Iterable[int], window: int
+) -> dict[int, Provenance]:
+    """``provenance`` for several people at once: the need's list is ranked once."""
+    wanted = set(profile_ids)
+    found = {pid: Provenance(None, None, {}, matcher.model_version) for pid in wanted}
+    if not wanted:
+        return found
     places = matcher.places(session, matcher.sync(session))
     page = _page_for_need(session, matcher, need, window, MatchFilters(exclude_ids=places.full))
     for rank, entry in enumerate(page.entries, start=1):
-        if entry.profile_id == profile_id:
-            return Provenance(rank, entry.score, dict(entry.components), matcher.model_version)
-    return Provenance(None, None, {}, matcher.model_version)
+        if entry.profile_id in wanted:
+            found[entry.profile_id] = Provenance(
+                rank, entry.score, dict(entry.components), matcher.model_version
+            )
+    return found

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.common import LongText, NeedStatus, Program, ShortText
+from app.common import LongText, NameText, NeedStatus, Phone, Program, ShortText
 
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 Headcount = Annotated[int, Field(ge=1, le=20)]
@@ -23,6 +23,10 @@ class NeedCreate(BaseModel):
     headcount: Headcount = 1
     status: NeedStatus = NeedStatus.open
     deadline: date | None = None
+    contact_name: NameText | None = Field(
+        default=None, description="县局联系人，向已登录的人才显示"
+    )
+    contact_phone: Phone | None = Field(default=None, description="联系人手机号")
 
 
 class NeedUpdate(BaseModel):
@@ -35,6 +39,8 @@ class NeedUpdate(BaseModel):
     headcount: Headcount | None = None
     status: NeedStatus | None = None
     deadline: date | None = None
+    contact_name: NameText | None = None
+    contact_phone: Phone | None = None
 
     @field_validator(
         "program", "title", "description", "industry", "headcount", "status", mode="before"
@@ -59,5 +65,7 @@ class NeedPublic(BaseModel):
     headcount: int
     status: NeedStatus
     deadline: date | None
+    contact_name: str | None
+    contact_phone: str | None
     created_at: datetime
     updated_at: datetime

@@ -18,7 +18,10 @@ from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedPublic, NeedUpdate
 from app.placements import counts
 
-AUDITED = "county_code program title description industry headcount status deadline".split()
+AUDITED = (
+    "county_code program title description industry headcount status deadline "
+    "contact_name contact_phone"
+).split()
 
 
 def snapshot(need: Need) -> dict[str, Any]:
@@ -106,6 +109,8 @@ def build(data: NeedCreate, *, county_code: str, created_by_id: int | None) -> N
         headcount=data.headcount,
         status=data.status,
         deadline=data.deadline,
+        contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
         created_by_id=created_by_id,
     )
 

@@ -49,6 +49,9 @@ class PlacementCreate(BaseModel):
     reason: LongText | None = Field(
         default=None, description="人选不在该需求当前匹配名单中时必须说明理由"
     )
+    interest_id: DbId | None = Field(
+        default=None, description="推荐来自该人选对此需求的意向（我有意向）时填写"
+    )
 
 
 class TransitionIn(BaseModel):

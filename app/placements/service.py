@@ -14,6 +14,7 @@ from app.auth.actor import Actor
 from app.common import NeedStatus
 from app.db import utcnow
 from app.errors import AppError, conflict, forbidden
+from app.interests import service as interests
 from app.matches import service as matches
 from app.matches.matcher import Matcher
 from app.needs import service as needs
@@ -32,7 +33,7 @@ from app.profiles.models import Profile
 
 AUDITED = (
     "need_id profile_id county_code program status off_list match_rank match_score "
-    "model_version note reason cancel_reason decline_code decline_note"
+    "model_version note reason cancel_reason decline_code decline_note interest_id"
 ).split()
 REPORT_AUDITED = (
     "placement_id period service_days trainings problems_solved techniques_promoted "
@@ -98,6 +99,10 @@ def propose(
         )
     if counts.open_count_of_profile(session, profile.id) >= profile.capacity:
         raise conflict("capacity_reached", "该人才的服务容量已满，不能再推荐", field="profile_id")
+    if data.interest_id is not None:
+        interests.for_proposal(
+            session, interest_id=data.interest_id, need_id=need.id, profile_id=profile.id
+        )
 
     placement = _new_placement(session, data, need, profile, actor, matcher, window)
     audit.record_saved(
@@ -141,6 +146,7 @@ def _new_placement(
         note=data.note,
         proposed_by_id=actor.id,
         model_version=found.model_version,
+        interest_id=data.interest_id,
     )
     if found.rank is not None:
         placement.match_rank = found.rank

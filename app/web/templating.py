@@ -95,6 +95,7 @@ NAV: dict[str, list[NavItem]] = {
     "talent": [
         NavItem("/me", "我的工作台"),
         NavItem("/me/matches", "适合我的需求"),
+        NavItem("/me/needs", "浏览需求"),
         NavItem("/me/profile", "我的档案"),
         NavItem("/placements", "我的对接"),
     ],

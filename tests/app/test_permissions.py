@@ -221,6 +221,14 @@ CASES = [
     Case(
         "GET", "/api/v1/needs/{need_id}/matches", {"admin": 200, "province": 200, "county_own": 200}
     ),
+    # talent_other has no profile (409); talent_owner has no interest to withdraw (404).
+    Case("POST", "/api/v1/needs/{need_id}/interest", {"talent_owner": 201, "talent_other": 409}),
+    Case("DELETE", "/api/v1/needs/{need_id}/interest", {"talent_owner": 404, "talent_other": 409}),
+    Case(
+        "GET",
+        "/api/v1/needs/{need_id}/interests",
+        {"admin": 200, "province": 200, "county_own": 200},
+    ),
     Case(
         "GET",
         "/api/v1/profiles/{profile_id}/matches",

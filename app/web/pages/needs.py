@@ -28,7 +28,16 @@ from app.web.templating import redirect, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
 PAGE_SIZE = 20
-NEED_FIELDS = ("program", "title", "description", "industry", "headcount", "deadline")
+NEED_FIELDS = (
+    "program",
+    "title",
+    "description",
+    "industry",
+    "headcount",
+    "deadline",
+    "contact_name",
+    "contact_phone",
+)
 NEED_LABELS = {"title": "需求标题", "industry": "所属产业"}
 PROPOSE_LABELS = {"reason": "推荐理由", "note": "备注"}
 
@@ -301,6 +310,10 @@ def propose_form(
     if not profile_id:
         return redirect(request, f"/needs/{need_id}/matches", "请先从匹配名单中选择人选", "info")
     form = Form(values={"profile_id": str(profile_id)})
+    # From the need's interest list: the proposal records the interest it came from.
+    interest_id = QueryArgs(request).integer("interest_id", 0, 0, 2_147_483_647)
+    if interest_id:
+        form.values["interest_id"] = str(interest_id)
     return _propose_page(request, session, viewer, need, profile_id, form)
 
 
@@ -311,7 +324,9 @@ def propose(
     """向人才发出推荐（对接状态：已推荐）。"""
     need = needs.get_for_write(session, need_id, viewer.actor)
     form = Form.read(data, labels=PROPOSE_LABELS)
-    values = non_empty(form.values, ("profile_id", "note", "reason")) | {"need_id": need_id}
+    values = non_empty(form.values, ("profile_id", "note", "reason", "interest_id")) | {
+        "need_id": need_id
+    }
     placement_in = form.validate(PlacementCreate, values)
     if placement_in is None:
         if "profile_id" in form.errors or "profile_id" not in values:

@@ -14,7 +14,7 @@ from app.needs.schemas import NeedCreate
 from app.web import router as web
 from app.web.deps import PageRoute
 from app.web.forms import Form
-from app.web.pages import admin, audit, auth, inbox, needs, placements, talent
+from app.web.pages import admin, audit, auth, inbox, interests, needs, placements, talent
 from app.web.pages.auth import safe_next
 from tests.app.factories import PASSWORD, make_account
 
@@ -38,6 +38,7 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/needs/{need_id}/edit"): {"county"},
     ("POST", "/needs/{need_id}/close"): {"county"},
     ("GET", "/needs/{need_id}/matches"): READERS,
+    ("GET", "/needs/{need_id}/interests"): READERS,
     ("GET", "/needs/{need_id}/candidates"): {"county"},
     ("GET", "/needs/{need_id}/propose"): {"county"},
     ("POST", "/needs/{need_id}/propose"): {"county"},
@@ -57,6 +58,10 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/me/profile/edit"): {"talent"},
     ("POST", "/me/profile/edit"): {"talent"},
     ("GET", "/me/matches"): {"talent"},
+    ("GET", "/me/needs"): {"talent"},
+    ("GET", "/me/needs/{need_id}"): {"talent"},
+    ("POST", "/me/needs/{need_id}/interest"): {"talent"},
+    ("POST", "/me/needs/{need_id}/interest/withdraw"): {"talent"},
     ("GET", "/stats"): AUDITORS,
     ("GET", "/stats/findings"): AUDITORS,
     ("GET", "/audit"): AUDITORS,
@@ -80,7 +85,9 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
 
 def page_routes() -> list[PageRoute]:
     routes = [
-        r for m in (auth, needs, placements, talent, audit, admin, inbox) for r in m.router.routes
+        r
+        for m in (auth, needs, placements, talent, audit, admin, inbox, interests)
+        for r in m.router.routes
     ]
     assert all(isinstance(r, PageRoute) for r in routes)
     return routes  # type: ignore[return-value]
