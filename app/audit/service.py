@@ -274,6 +274,8 @@ ACTION_LABELS = {
     "placement.complete": "完成服务",
     "placement.cancel": "取消对接",
     "report.create": "提交服务记录",
+    "invitation.create": "邀请人才注册",
+    "invitation.claim": "凭邀请码认领档案",
 }
 
 VERIFY_MESSAGES = {

@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.common import Program, SearchText
+from app.invitations.schemas import TalentState
 
 
 class MatchItem(BaseModel):
@@ -12,6 +13,10 @@ class MatchItem(BaseModel):
     score: float
     components: dict[str, float]
     reasons: list[str]
+    # People on a need's list (None on a person's list of needs): whether they can answer online
+    # (已注册), or have no account and must be reached offline, perhaps invited already.
+    has_account: bool | None = None
+    talent_state: TalentState | None = None
 
 
 class NeedMatches(BaseModel):

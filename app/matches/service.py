@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from app.invitations import service as invitations
+from app.invitations.schemas import TalentState
 from app.matches import embeddings
 from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
@@ -50,6 +52,20 @@ def _matches(session: Session, matcher: Matcher, page: RankedPage, places: Place
     return page_to_matches(
         page, profiles=docs, counties=matcher.counties, remaining_capacity=places.left(docs)
     )
+
+
+def _people(session: Session, matches: list[Match]) -> list[MatchItem]:
+    """The items of a list of people, each with whether the person has an account (one query)."""
+    states = invitations.talent_states(session, [m.profile_id for m in matches])
+    items = []
+    for m in matches:
+        item = _item(m)
+        state = states.get(m.profile_id)
+        if state is not None:
+            item.talent_state = state
+            item.has_account = state == TalentState.registered
+        items.append(item)
+    return items
 
 
 def _item(m: Match | NeedMatch) -> MatchItem:
@@ -94,7 +110,7 @@ def need_matches(
     page = _page_for_need(session, matcher, need, limit, filters)
     matches = _matches(session, matcher, page, places)
     return NeedMatches(
-        need_id=need.id, model_version=matcher.model_version, items=[_item(m) for m in matches]
+        need_id=need.id, model_version=matcher.model_version, items=_people(session, matches)
     )
 
 
@@ -134,7 +150,7 @@ def search(
         filters=MatchFilters(exclude_ids=places.full),
     )
     found = _matches(session, matcher, page, places)
-    return SearchResult(model_version=matcher.model_version, items=[_item(m) for m in found])
+    return SearchResult(model_version=matcher.model_version, items=_people(session, found))
 
 
 def provenance(
