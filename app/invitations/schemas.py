@@ -17,7 +17,7 @@ class TalentState(StrEnum):
 
 TALENT_STATE_LABELS = {
     TalentState.registered: "已注册",
-    TalentState.invited: "已邀请注册",
+    TalentState.invited: "已邀请，待注册",
     TalentState.offline: "需线下联系",
 }
 

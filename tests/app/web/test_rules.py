@@ -14,7 +14,7 @@ from app.needs.schemas import NeedCreate
 from app.web import router as web
 from app.web.deps import PageRoute
 from app.web.forms import Form
-from app.web.pages import admin, audit, auth, needs, placements, talent
+from app.web.pages import admin, audit, auth, invitations, needs, placements, talent
 from app.web.pages.auth import safe_next
 from tests.app.factories import PASSWORD, make_account
 
@@ -29,6 +29,9 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/login"): PUBLIC,
     ("GET", "/register"): PUBLIC,
     ("POST", "/register"): PUBLIC,
+    ("GET", "/claim"): PUBLIC,
+    ("POST", "/claim"): PUBLIC,
+    ("POST", "/profiles/{profile_id}/invite"): {"county", "admin"},
     ("POST", "/logout"): PUBLIC,
     ("GET", "/needs"): READERS,
     ("GET", "/needs/new"): {"county"},
@@ -74,7 +77,11 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
 
 
 def page_routes() -> list[PageRoute]:
-    routes = [r for m in (auth, needs, placements, talent, audit, admin) for r in m.router.routes]
+    routes = [
+        r
+        for m in (auth, needs, placements, talent, audit, admin, invitations)
+        for r in m.router.routes
+    ]
     assert all(isinstance(r, PageRoute) for r in routes)
     return routes  # type: ignore[return-value]
 
