@@ -149,6 +149,22 @@ def talent_states(session: Session, profile_ids: Iterable[int]) -> dict[int, Tal
     }
 
 
+def state_counts(
+    session: Session, *, created_from: datetime | None, created_before: datetime | None
+) -> dict[str, int]:
+    """Invitations sent in [created_from, created_before) by their state now (all four keys)."""
+    query = select(Invitation)
+    if created_from is not None:
+        query = query.where(col(Invitation.created_at) >= created_from)
+    if created_before is not None:
+        query = query.where(col(Invitation.created_at) < created_before)
+    now = utcnow()
+    found = dict.fromkeys(("open", "claimed", "revoked", "expired"), 0)
+    for invitation in session.exec(query).all():
+        found[state_of(invitation, now)] += 1
+    return found
+
+
 # --- inviting -----------------------------------------------------------------------------------
 
 
