@@ -23,6 +23,7 @@ from app.db import make_engine
 from app.errors import install_error_handlers
 from app.idempotency import service as idempotency
 from app.interests.router import router as interests_router
+from app.invitations.router import router as invitations_router
 from app.matches.matcher import Matcher
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
@@ -119,6 +120,7 @@ def create_app(
         matches_router,
         notifications_router,
         interests_router,
+        invitations_router,
     )
     for router in (*api_routers, web_router):
         app.include_router(router)

@@ -47,6 +47,7 @@ DESCRIPTIONS = {
     403: "当前角色无权执行此操作",
     404: "对象不存在",
     409: "与当前状态或已有记录冲突",
+    410: "已失效（如邀请码已使用、已作废或已过期）",
     413: "上传内容超过上限",
     422: "参数或内容未通过校验",
     429: "尝试过于频繁，请稍后再试",
@@ -59,6 +60,7 @@ EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/needs/import"): (400, 413),
     ("POST", "/api/v1/auth/token"): (429,),
     ("GET", "/api/v1/profiles/me"): (404,),
+    ("POST", "/api/v1/auth/claim"): (410, 429),
 }
 # Routes that answer with a file instead of JSON: their 200 content types.
 FILE_CONTENT: dict[tuple[str, str], dict[str, Any]] = {

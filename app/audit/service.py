@@ -278,8 +278,8 @@ ACTION_LABELS = {
     "interest.create": "表达意向",
     "interest.reactivate": "重新表达意向",
     "interest.withdraw": "撤回意向",
-    "invitation.create": "邀请注册",
-    "invitation.claim": "认领档案",
+    "invitation.create": "邀请人才注册",
+    "invitation.claim": "凭邀请码认领档案",
 }
 
 SIGN_IN_ACTIONS = ("auth.login", "auth.login_failed", "auth.login_throttled")

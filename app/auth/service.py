@@ -60,14 +60,19 @@ def _check_role_county(session: Session, role: str, county_code: str | None) -> 
     return None
 
 
-def _ensure_username_free(session: Session, username: str) -> None:
+def ensure_username_free(session: Session, username: str) -> None:
     if session.exec(select(Account.id).where(Account.username == username)).first() is not None:
         raise AppError(409, "username_taken", "该用户名已被使用", field="username")
 
 
-def create_account(session: Session, *, data: AccountCreate, actor: Actor) -> Account:
-    password_hash = hash_password(data.password)  # before any statement: see the module notes
-    _ensure_username_free(session, data.username)
+def create_account(
+    session: Session, *, data: AccountCreate, actor: Actor, password_hash: str | None = None
+) -> Account:
+    """A new account; ``password_hash`` when the caller hashed ``data.password`` already (before
+    its transaction began: see the module notes)."""
+    if password_hash is None:
+        password_hash = hash_password(data.password)  # before any statement
+    ensure_username_free(session, data.username)
     county_code = _check_role_county(session, data.role, data.county_code)
     account = Account(
         username=data.username,

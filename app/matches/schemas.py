@@ -3,6 +3,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.common import Program, SearchText
+from app.invitations.schemas import TalentState
 
 
 class MatchItem(BaseModel):
@@ -15,6 +16,10 @@ class MatchItem(BaseModel):
     interested: bool | None = Field(
         default=None, description="本人已对该需求表达意向（仅需求的匹配名单给出）"
     )
+    # People on a need's list (None on a person's list of needs): whether they can answer online
+    # (已注册), or have no account and must be reached offline, perhaps invited already.
+    has_account: bool | None = None
+    talent_state: TalentState | None = None
 
 
 class NeedMatches(BaseModel):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from sqlmodel import Session
 
 from app.interests import service as interests
+from app.invitations import service as invitations
+from app.invitations.schemas import TalentState
 from app.matches import embeddings
 from app.matches.matcher import Matcher
 from app.matches.models import ProfileEmbedding
@@ -53,6 +55,20 @@ def _matches(session: Session, matcher: Matcher, page: RankedPage, places: Place
     return page_to_matches(
         page, profiles=docs, counties=matcher.counties, remaining_capacity=places.left(docs)
     )
+
+
+def _people(session: Session, matches: list[Match]) -> list[MatchItem]:
+    """The items of a list of people, each with whether the person has an account (one query)."""
+    states = invitations.talent_states(session, [m.profile_id for m in matches])
+    items = []
+    for m in matches:
+        item = _item(m)
+        state = states.get(m.profile_id)
+        if state is not None:
+            item.talent_state = state
+            item.has_account = state == TalentState.registered
+        items.append(item)
+    return items
 
 
 def _item(m: Match | NeedMatch) -> MatchItem:
@@ -96,7 +112,7 @@ def need_matches(
     )
     page = _page_for_need(session, matcher, need, limit, filters)
     matches = _matches(session, matcher, page, places)
-    items = [_item(m) for m in matches]
+    items = _people(session, matches)
     # One query for the whole page: who on it has said 我有意向 for this need.
     interested = interests.active_profile_ids(
         session, need.id, [i.profile_id for i in items if i.profile_id is not None]
@@ -142,7 +158,7 @@ def search(
         filters=MatchFilters(exclude_ids=places.full),
     )
     found = _matches(session, matcher, page, places)
-    return SearchResult(model_version=matcher.model_version, items=[_item(m) for m in found])
+    return SearchResult(model_version=matcher.model_version, items=_people(session, found))
 
 
 def provenance(

@@ -14,6 +14,8 @@ from app.common import Role, public_of
 from app.counties.models import County
 from app.db import get_or_404, page_of
 from app.errors import forbidden
+from app.invitations import service as invitations
+from app.invitations.schemas import TalentState
 from app.needs.models import Need
 from app.placements.models import Placement, ServiceReport
 from app.placements.rules import can_read
@@ -57,7 +59,12 @@ def reports_of(session: Session, placement_id: int) -> Sequence[ServiceReport]:
     ).all()
 
 
-def to_public(session: Session, p: Placement) -> PlacementPublic:
+def to_public(
+    session: Session, p: Placement, states: dict[int, TalentState] | None = None
+) -> PlacementPublic:
+    """The placement as shown; ``states`` are the people's (``to_public_many`` reads them once)."""
+    if states is None or p.profile_id not in states:
+        states = invitations.talent_states(session, [p.profile_id])
     need = session.get(Need, p.need_id)
     profile = session.get(Profile, p.profile_id)
     county = session.get(County, p.county_code)
@@ -75,7 +82,13 @@ def to_public(session: Session, p: Placement) -> PlacementPublic:
         decline_label=DECLINE_REASONS.get(p.decline_code) if p.decline_code else None,
         match_components=json.loads(p.match_components) if p.match_components else None,
         report_count=report_count(session, p.id),
+        talent_state=states[p.profile_id],
     )
+
+
+def to_public_many(session: Session, rows: Sequence[Placement]) -> list[PlacementPublic]:
+    states = invitations.talent_states(session, [p.profile_id for p in rows])
+    return [to_public(session, p, states) for p in rows]
 
 
 def report_public(r: ServiceReport) -> ReportPublic:

@@ -102,7 +102,7 @@ def list_placements(
     rows, total = queries.list_placements(
         session, actor=actor, filters=filters, page=page, page_size=page_size
     )
-    items = [queries.to_public(session, p) for p in rows]
+    items = queries.to_public_many(session, rows)
     return Page(items=items, total=total, page=page, page_size=page_size)
 
 

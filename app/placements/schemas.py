@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.common import MAX_DB_ID, LongText, Program, ShortText
+from app.invitations.schemas import TalentState
 
 
 class PlacementStatus(StrEnum):
@@ -140,6 +141,9 @@ class PlacementPublic(BaseModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     report_count: int
+    # Whether the person can answer online: registered, invited (no account yet, an open
+    # invitation) or offline (the county reaches them itself).
+    talent_state: TalentState
 
 
 class PlacementFilters(BaseModel):

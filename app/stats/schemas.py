@@ -90,3 +90,53 @@ class Findings(BaseModel):
     off_list: list[OffListPlacement]
     stale_days: int
     stale_open_needs: list[StaleNeed]
+
+
+# --- the conversation: proposals answered, reasons, interests, invitations ----------------------
+
+
+class DeclineReasonCount(BaseModel):
+    code: str  # one of the decline codes, or "unspecified" (declined without a code)
+    label: str
+    count: int
+
+
+class AnswerStats(BaseModel):
+    """Proposals made in the period and how the people answered them."""
+
+    proposals: int = 0
+    answered: int = 0
+    accepted: int = 0
+    declined: int = 0
+    unanswered: int = 0  # still waiting (status proposed)
+    # Hours from the proposal to the answer, over the answered proposals (None: none answered).
+    median_hours_to_answer: float | None = None
+    median_hours_to_accept: float | None = None
+    median_hours_to_decline: float | None = None
+
+
+class InterestStats(BaseModel):
+    """我有意向 received in the period."""
+
+    received: int = 0
+    withdrawn: int = 0
+    proposed: int = 0  # a county proposed the person from the interest
+
+
+class InvitationStats(BaseModel):
+    """Invitations sent in the period, by where they stand now."""
+
+    sent: int = 0
+    claimed: int = 0
+    open: int = 0
+    expired: int = 0
+    revoked: int = 0
+
+
+class ConversationStats(BaseModel):
+    date_from: date | None
+    date_to: date | None
+    answers: AnswerStats
+    decline_reasons: list[DeclineReasonCount]
+    interests: InterestStats
+    invitations: InvitationStats

@@ -1,8 +1,9 @@
 """The province's monitoring (吉政办发〔2018〕51号 三(三)): counts, outcomes and findings."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,15 +14,23 @@ from sqlmodel import Session, col, select
 from app.common import PROGRAM_LABELS, REGION_LABELS, Program, Region
 from app.counties.models import County
 from app.db import utcnow
+from app.interests.models import Interest
+from app.invitations import service as invitations
 from app.needs.models import Need
 from app.placements import counts
 from app.placements.models import Placement, ServiceReport
+from app.placements.schemas import DECLINE_REASONS
 from app.profiles.models import Profile
 from app.stats.schemas import (
+    AnswerStats,
+    ConversationStats,
     CountyRef,
+    DeclineReasonCount,
     Findings,
     GroupBy,
     GroupStats,
+    InterestStats,
+    InvitationStats,
     OffListPlacement,
     Outcomes,
     OverCapacity,
@@ -40,17 +49,30 @@ OUTCOME_FIELDS = (
 )
 
 
-def _bounds(date_from: date | None, date_to: date | None) -> list[Any]:
-    """Dates are Beijing calendar days, inclusive on both ends."""
-    conditions: list[Any] = []
+Period = tuple[datetime | None, datetime | None]
+
+
+def _period(date_from: date | None, date_to: date | None) -> Period:
+    """Beijing calendar days, inclusive on both ends, as [start, end) in UTC."""
+    start = end = None
     if date_from:
         start = datetime.combine(date_from, time.min, tzinfo=BEIJING).astimezone(UTC)
-        conditions.append(col(Placement.created_at) >= start)
     if date_to:
         end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=BEIJING).astimezone(
             UTC
         )
-        conditions.append(col(Placement.created_at) < end)
+    return start, end
+
+
+def _bounds(date_from: date | None, date_to: date | None, column: Any = None) -> list[Any]:
+    """WHERE clauses keeping ``column`` (a placement's proposal time) within the period."""
+    column = col(Placement.created_at) if column is None else column
+    start, end = _period(date_from, date_to)
+    conditions: list[Any] = []
+    if start:
+        conditions.append(column >= start)
+    if end:
+        conditions.append(column < end)
     return conditions
 
 
@@ -231,4 +253,109 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
         off_list=_off_list(session, county_name),
         stale_days=stale_days,
         stale_open_needs=_stale_open_needs(session, county_name, now, stale_days),
+    )
+
+
+# --- the conversation ---------------------------------------------------------------------------
+
+# Why people decline. The decline form's codes (app/placements/schemas.py gets them with the
+# decline reasons; until both are merged they are spelt out here too, in the same order).
+UNSPECIFIED = ("unspecified", "未说明理由")
+
+
+def _hours(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def _median(values: list[float]) -> float | None:
+    return round(median(values), 1) if values else None
+
+
+def _answers(session: Session, conditions: list[Any]) -> tuple[AnswerStats, list[Any]]:
+    """Proposals of the period and the times to their answers, with the decline codes.
+
+    The median is taken in Python over the answered proposals' two timestamps: one row per
+    proposal of the period (a province's year is some thousands, a few milliseconds), and the
+    same code on SQLite and PostgreSQL, which share no median function.
+    """
+    rows = session.execute(
+        sa_select(
+            col(Placement.status),
+            col(Placement.created_at),
+            col(Placement.accepted_at),
+            col(Placement.declined_at),
+            col(Placement.decline_code),
+        ).where(*conditions)
+    ).all()
+    stats = AnswerStats(proposals=len(rows))
+    to_accept: list[float] = []
+    to_decline: list[float] = []
+    codes = []
+    for status, created_at, accepted_at, declined_at, decline_code in rows:
+        if accepted_at is not None:
+            to_accept.append(_hours(created_at, accepted_at))
+        elif declined_at is not None:
+            to_decline.append(_hours(created_at, declined_at))
+            codes.append(decline_code)
+        elif status == "proposed":
+            stats.unanswered += 1
+    stats.accepted, stats.declined = len(to_accept), len(to_decline)
+    stats.answered = stats.accepted + stats.declined
+    stats.median_hours_to_answer = _median(to_accept + to_decline)
+    stats.median_hours_to_accept = _median(to_accept)
+    stats.median_hours_to_decline = _median(to_decline)
+    return stats, codes
+
+
+def _decline_reasons(codes: list[Any]) -> list[DeclineReasonCount]:
+    """Every reason, most frequent first (zeros too, so the list reads the same every time)."""
+    found = Counter(code if code in DECLINE_REASONS else None for code in codes)
+    reasons = [
+        DeclineReasonCount(code=code, label=label, count=found.get(code, 0))
+        for code, label in DECLINE_REASONS.items()
+    ]
+    reasons.sort(key=lambda r: -r.count)  # stable: ties keep the form's order
+    if found.get(None):
+        reasons.append(
+            DeclineReasonCount(code=UNSPECIFIED[0], label=UNSPECIFIED[1], count=found[None])
+        )
+    return reasons
+
+
+def _interests(session: Session, date_from: date | None, date_to: date | None) -> InterestStats:
+    conditions = _bounds(date_from, date_to, col(Interest.created_at))
+    rows = session.execute(
+        sa_select(col(Interest.status), func.count())
+        .where(*conditions)
+        .group_by(col(Interest.status))
+    ).all()
+    by_status = {status: int(n) for status, n in rows}
+    proposed = session.execute(
+        sa_select(func.count(func.distinct(col(Placement.interest_id))))
+        .join(Interest, col(Interest.id) == col(Placement.interest_id))
+        .where(*conditions)
+    ).scalar_one()
+    return InterestStats(
+        received=sum(by_status.values()),
+        withdrawn=by_status.get("withdrawn", 0),
+        proposed=int(proposed or 0),
+    )
+
+
+def conversation_stats(
+    session: Session, *, date_from: date | None, date_to: date | None
+) -> ConversationStats:
+    """How the conversation between counties and people goes: proposals (by the day they were
+    made) and their answers, decline reasons, interests and invitations (by the day received
+    or sent) in the period."""
+    answers, codes = _answers(session, _bounds(date_from, date_to))
+    start, end = _period(date_from, date_to)
+    by_state = invitations.state_counts(session, created_from=start, created_before=end)
+    return ConversationStats(
+        date_from=date_from,
+        date_to=date_to,
+        answers=answers,
+        decline_reasons=_decline_reasons(codes),
+        interests=_interests(session, date_from, date_to),
+        invitations=InvitationStats(sent=sum(by_state.values()), **by_state),
     )

@@ -6,12 +6,22 @@ from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from app.web.deps import PageRoute
-from app.web.pages import admin, audit, auth, inbox, interests, needs, placements, talent
+from app.web.pages import (
+    admin,
+    audit,
+    auth,
+    inbox,
+    interests,
+    invitations,
+    needs,
+    placements,
+    talent,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for pages in (auth, needs, placements, talent, audit, admin, inbox, interests):
+for pages in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations):
     router.include_router(pages.router)
 
 static = StaticFiles(directory=STATIC_DIR)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.audit.service import ACTION_LABELS
+from app.invitations.schemas import TALENT_STATE_LABELS
 from app.web import choices
 from app.web.session import (
     CSRF_FIELD,
@@ -46,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
     "placement_status": dict(choices.PLACEMENT_STATUSES),
     "action": ACTION_LABELS,
     "component": COMPONENT_LABELS,
+    "talent_state": {str(k): v for k, v in TALENT_STATE_LABELS.items()},
 }
 
 SECURITY_HEADERS = {

@@ -293,6 +293,21 @@ CASES = [
     ),
     Case("GET", "/api/v1/stats/placements", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/stats/findings", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/stats/conversation", {"admin": 200, "province": 200}),
+    # The profile has an owner already: those allowed to invite get 409.
+    Case(
+        "POST",
+        "/api/v1/profiles/{profile_id}/invitations",
+        {"admin": 409, "county_own": 409, "county_other": 409},
+    ),
+    Case(
+        "POST",
+        "/api/v1/auth/claim",
+        everyone(400),
+        lambda w: {
+            "json": {"code": "ABCDE-FGHJK", "username": "claimprobe", "password": "Nenjiang9"}
+        },
+    ),
 ]
 
 

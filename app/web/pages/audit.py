@@ -114,6 +114,7 @@ def statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> 
             "title": "统计分析",
             "stats": result,
             "todos": todo_groups(request, session, viewer) if viewer.role == "province" else None,
+            "conversation": stats.conversation_stats(session, date_from=date_from, date_to=date_to),
             "groups": groups,
             "hidden": hidden,
             "group_label": dict(GROUP_OPTIONS)[group_by.value],

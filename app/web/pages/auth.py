@@ -1,4 +1,4 @@
-"""Home, sign in, talent registration and sign out."""
+"""Home, sign in, talent registration, claiming a profile with an invitation code, sign out."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from app.auth.schemas import RegisterIn
 from app.auth.security import create_access_token
 from app.config import Settings
 from app.db import SessionDep
+from app.errors import AppError
+from app.invitations import service as invitations
+from app.invitations.schemas import ClaimIn
 from app.web.deps import MaybeViewer, PageRoute
 from app.web.forms import Form, non_empty, read_form, save
 from app.web.session import end_session, start_session
@@ -139,6 +142,47 @@ def register(
     if outcome.account is None:
         return redirect(request, "/login", "注册成功，请登录", "info")
     return _signed_in(request, outcome.account, "/me/profile/edit", "注册成功，请填写您的人才档案")
+
+
+CLAIM_LABELS = {"code": "邀请码"}
+
+
+def _claim_page(request: Request, form: Form, status_code: int = 200) -> Response:
+    return render(
+        request, "auth/claim.html", {"title": "凭邀请码注册", "form": form}, status_code=status_code
+    )
+
+
+@router.get("/claim")
+def claim_form(request: Request, viewer: MaybeViewer) -> Response:
+    """凭邀请码认领人才档案：县局邀请的人才在此设置用户名和密码。"""
+    if viewer is not None:
+        return RedirectResponse(HOME[viewer.role], status_code=303)
+    code = (request.query_params.get("code") or "").strip()[:32]
+    return _claim_page(request, Form(values={"code": code}))
+
+
+@router.post("/claim")
+def claim(request: Request, session: SessionDep, _viewer: MaybeViewer, data: FormDep) -> Response:
+    """认领档案：建立人才账号、绑定档案，登录后转到工作台。"""
+    form = Form.read(data, labels=CLAIM_LABELS)
+    values = non_empty(form.values, ("code", "username", "password", "display_name"))
+    claim_in = form.validate(ClaimIn, values)
+    if form.get("password") and form.get("password2") != form.get("password"):
+        form.add("password2", "两次输入的密码不一致")
+    if claim_in is None or not form.ok:
+        return _claim_page(request, form, 422)
+    client = client_address(request)
+    try:
+        account = invitations.claim(session, data=claim_in, client=client)
+    except AppError as exc:
+        session.rollback()
+        form.add_app_error(exc)
+        response = _claim_page(request, form, exc.status_code)
+        response.headers.update(exc.headers or {})  # Retry-After when throttled
+        return response
+    session.commit()
+    return _signed_in(request, account, HOME["talent"], "注册成功，您的人才档案已归入本账号")
 
 
 @router.post("/logout")

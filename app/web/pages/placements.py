@@ -81,7 +81,7 @@ def list_placements(request: Request, session: SessionDep, viewer: AnyViewer) ->
         "placements/list.html",
         {
             "title": titles.get(Role(viewer.role), "全省对接记录"),
-            "placements": [queries.to_public(session, p) for p in rows],
+            "placements": queries.to_public_many(session, rows),
             "pager": Pager(page, PAGE_SIZE, total),
             "form": Form(values=dict(request.query_params)),
             "filter_errors": args.errors,

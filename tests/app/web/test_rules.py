@@ -14,7 +14,17 @@ from app.needs.schemas import NeedCreate
 from app.web import router as web
 from app.web.deps import PageRoute
 from app.web.forms import Form
-from app.web.pages import admin, audit, auth, inbox, interests, needs, placements, talent
+from app.web.pages import (
+    admin,
+    audit,
+    auth,
+    inbox,
+    interests,
+    invitations,
+    needs,
+    placements,
+    talent,
+)
 from app.web.pages.auth import safe_next
 from tests.app.factories import PASSWORD, make_account
 
@@ -29,6 +39,9 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/login"): PUBLIC,
     ("GET", "/register"): PUBLIC,
     ("POST", "/register"): PUBLIC,
+    ("GET", "/claim"): PUBLIC,
+    ("POST", "/claim"): PUBLIC,
+    ("POST", "/profiles/{profile_id}/invite"): {"county", "admin"},
     ("POST", "/logout"): PUBLIC,
     ("GET", "/needs"): READERS,
     ("GET", "/needs/new"): {"county"},
@@ -86,7 +99,7 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
 def page_routes() -> list[PageRoute]:
     routes = [
         r
-        for m in (auth, needs, placements, talent, audit, admin, inbox, interests)
+        for m in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations)
         for r in m.router.routes
     ]
     assert all(isinstance(r, PageRoute) for r in routes)
