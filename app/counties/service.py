@@ -210,23 +210,3 @@ def reference_names(path: Path = COUNTIES_CSV) -> CountyNames:
 def code_for_written(written: str | int) -> str:
     """Resolve a county as an import file writes it (梨树县, 梨树, 四平梨树, 220322)."""
     return resolve(written, reference_names())
-
-
-@lru_cache(maxsize=1)
-def reference_codes(path: Path = COUNTIES_CSV) -> frozenset[str]:
-    """The county codes of the reference file that ``init`` loads (they never change at run time;
-    reading them from the file lets bulk imports validate before touching the database)."""
-    return frozenset(c.code for c in read_csv(path))
-
-
-@lru_cache(maxsize=1)
-def _by_name_cache(path: Path = COUNTIES_CSV) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for county in read_csv(path):
-        names[county.name] = county.code
-    return names
-
-
-def code_for_name(name: str) -> str | None:
-    """Resolve a county by its name (import files often say 梨树县, not 220322)."""
-    return _by_name_cache().get(name.strip())
