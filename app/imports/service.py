@@ -82,6 +82,12 @@ def _schema_rejected(raw: RawRow, exc: ValidationError, skip: set[str]) -> list[
     return out
 
 
+def _in_column_order(raw: RawRow, problems: list[RejectedRow]) -> list[RejectedRow]:
+    """A row's problems left to right as its columns stand in the file (others after)."""
+    position = {column: i for i, column in enumerate(raw.columns.values())}
+    return sorted(problems, key=lambda p: position.get(p.column or "", len(position)))
+
+
 def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Checked[M]:
     """Convert every readable row; a row that fails reports all its problems."""
     good: list[tuple[int, M]] = []
@@ -91,26 +97,24 @@ def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Ch
             rejected.append(RejectedRow(row=raw.row, column=raw.error.get("field"), **raw.error))
             continue
         found = [RowError(**p) for p in raw.problems]
+        schema: ValidationError | None = None
         try:
             data = convert(raw.values)
         except RowProblems as exc:
             found += exc.found
-            rejected += [_rejected(raw, e) for e in found]
-            if exc.schema is not None:
-                skip = {e.field for e in found if e.field}
-                rejected += _schema_rejected(raw, exc.schema, skip)
-            continue
+            schema = exc.schema
         except ValidationError as exc:
-            rejected += [_rejected(raw, e) for e in found]
-            rejected += _schema_rejected(raw, exc, set())
-            continue
+            schema = exc
         except RowError as exc:
-            rejected += [_rejected(raw, e) for e in [*found, exc]]
-            continue
-        if found:
-            rejected += [_rejected(raw, e) for e in found]
+            found.append(exc)
         else:
-            good.append((raw.row, data))
+            if not found:
+                good.append((raw.row, data))
+                continue
+        problems = [_rejected(raw, e) for e in found]
+        if schema is not None:
+            problems += _schema_rejected(raw, schema, {e.field for e in found if e.field})
+        rejected += _in_column_order(raw, problems)
     return Checked(good, rejected)
 
 
