@@ -21,6 +21,7 @@ from app.counties.router import router as counties_router
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.idempotency import service as idempotency
+from app.imports.router import router as imports_router
 from app.matches.matcher import Matcher
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
@@ -116,6 +117,7 @@ def create_app(
         stats_router,
         matches_router,
         notifications_router,
+        imports_router,
     )
     for router in (*api_routers, web_router):
         app.include_router(router)

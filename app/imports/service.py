@@ -192,6 +192,17 @@ def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
 
 
 @dataclass(frozen=True)
+class TemplateColumn:
+    """A column of the downloadable template: a heading the importer reads, and an example."""
+
+    heading: str
+    example: Any
+    note: str = ""  # allowed values and how to write them, for the 填写说明 sheet
+    choices: Sequence[str] = ()  # offered as a drop-down in Excel (other labels still allowed)
+    text: bool = False  # typed as text in Excel (phone numbers would lose nothing, but show 1E+10)
+
+
+@dataclass(frozen=True)
 class ImportKind:
     """What one kind of import reads (its columns) and who writes it."""
 
@@ -200,6 +211,7 @@ class ImportKind:
     aliases: Mapping[str, str]
     required: set[str]
     import_rows: Callable[[Session, Batch], ImportReport]
+    template: Sequence[TemplateColumn] = ()
 
 
 def import_file(

@@ -4,13 +4,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.common import NEED_STATUS_LABELS, PROGRAM_LABELS
+from app.common import NEED_STATUS_LABELS, PROGRAM_LABELS, NeedStatus, Program
 from app.counties import service as counties
 from app.imports.schemas import ImportReport
 from app.imports.service import (
     Batch,
     ImportKind,
     RowError,
+    TemplateColumn,
     check_rows,
     finish_import,
     validate_row,
@@ -99,6 +100,40 @@ def import_rows(session: Session, batch: Batch) -> ImportReport:
     )
 
 
+TEMPLATE = (
+    TemplateColumn(
+        "县（市、区）",
+        "洮南市",
+        "吉林省县（市、区）名称，可省略“县、市、区”（如“洮南”），或写 6 位代码",
+    ),
+    TemplateColumn(
+        "项目类别",
+        PROGRAM_LABELS[Program.science_commissioner],
+        "可选：",
+        choices=list(PROGRAM_LABELS.values()),
+    ),
+    TemplateColumn("需求标题", "盐碱地水稻保苗技术指导", "一句话说明需要什么"),
+    TemplateColumn(
+        "需求描述",
+        "苏打盐碱地插秧后返碱死苗严重，需要盐碱地改良与水稻栽培方面的技术指导",
+        "具体情况与要求，用于匹配人才",
+    ),
+    TemplateColumn("产业", "盐碱地治理", "所属产业"),
+    TemplateColumn("需求人数", 2, "1–20，默认 1"),
+    TemplateColumn("截止日期", "", "选填，格式 2027-04-30"),
+    TemplateColumn(
+        "状态",
+        NEED_STATUS_LABELS[NeedStatus.open],
+        "选填，默认征集中；可选：",
+        choices=list(NEED_STATUS_LABELS.values()),
+    ),
+)
+
 KIND = ImportKind(
-    name="needs", label="县域需求", aliases=ALIASES, required=REQUIRED, import_rows=import_rows
+    name="needs",
+    label="县域需求",
+    aliases=ALIASES,
+    required=REQUIRED,
+    import_rows=import_rows,
+    template=TEMPLATE,
 )

@@ -11,13 +11,22 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from app.common import AVAILABILITY_LABELS, KIND_LABELS, REGION_LABELS, NameText, Phone
+from app.common import (
+    AVAILABILITY_LABELS,
+    KIND_LABELS,
+    REGION_LABELS,
+    Availability,
+    NameText,
+    Phone,
+    ProfileKind,
+)
 from app.counties import service as counties
 from app.imports.schemas import ImportReport, RejectedRow
 from app.imports.service import (
     Batch,
     ImportKind,
     RowError,
+    TemplateColumn,
     check_rows,
     finish_import,
     validate_row,
@@ -209,6 +218,41 @@ def _duplicate(row: int, message: str) -> RejectedRow:
     return RejectedRow(row=row, field="name", column=None, code="duplicate", message=message)
 
 
+_COUNTY_NOTE = "吉林省县（市、区）名称，可省略“县、市、区”（如“洮南”），或写 6 位代码"
+_LIST_NOTE = "多个用顿号、逗号或分号分隔"
+TEMPLATE = (
+    TemplateColumn("姓名", "李春明", "个人姓名，或团队、单位的名称"),
+    TemplateColumn(
+        "类型", KIND_LABELS[ProfileKind.expert], "可选：", choices=list(KIND_LABELS.values())
+    ),
+    TemplateColumn("单位", "吉林农业大学", "工作单位"),
+    TemplateColumn("职称", "教授", "职称或职务"),
+    TemplateColumn("领域", "人参、林下参", f"领域标签，最多 10 个，{_LIST_NOTE}"),
+    TemplateColumn("专长", "人参连作障碍与土壤修复", "专业特长，用于匹配，请写具体"),
+    TemplateColumn("业绩", "主持省级人参产业项目 2 项", "主要成果（选填）"),
+    TemplateColumn("籍贯", "抚松", f"籍贯县（选填）：{_COUNTY_NOTE}"),
+    TemplateColumn(
+        "服务方式",
+        AVAILABILITY_LABELS[Availability.part_time],
+        "可选：",
+        choices=list(AVAILABILITY_LABELS.values()),
+    ),
+    TemplateColumn("服务容量", 2, "可同时服务的县域需求数，1–10，默认 1"),
+    TemplateColumn(
+        "意向地区",
+        "东部、中部",
+        f"选填，最多 3 个，{_LIST_NOTE}；可选：",
+        choices=list(REGION_LABELS.values()),
+    ),
+    TemplateColumn("手机号", "13900000000", "11 位手机号；与姓名相同的档案视为重复", text=True),
+    TemplateColumn("邮箱", "li.chunming@example.cn", "选填"),
+)
+
 KIND = ImportKind(
-    name="profiles", label="人才档案", aliases=ALIASES, required=REQUIRED, import_rows=import_rows
+    name="profiles",
+    label="人才档案",
+    aliases=ALIASES,
+    required=REQUIRED,
+    import_rows=import_rows,
+    template=TEMPLATE,
 )

@@ -285,6 +285,7 @@ CASES = [
     ),
     Case("GET", "/api/v1/stats/placements", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/stats/findings", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/imports/templates/{kind}.xlsx", {"admin": 200}),
 ]
 
 
@@ -296,6 +297,7 @@ def _request(client: TestClient, case: Case, role: str, w: World) -> Any:
         code="220322",
         placement_id=w.placement_id,
         notification_id=w.notification_id,
+        kind="profiles",
     )
     kwargs = case.body(w) if case.body else {}
     return client.request(case.method, path, headers=w.headers[role], **kwargs)
