@@ -22,6 +22,7 @@ from app.counties.router import router as counties_router
 from app.db import make_engine
 from app.errors import install_error_handlers
 from app.idempotency import service as idempotency
+from app.imports.router import router as imports_router
 from app.interests.router import router as interests_router
 from app.invitations.router import router as invitations_router
 from app.matches.matcher import Matcher
@@ -121,6 +122,7 @@ def create_app(
         notifications_router,
         interests_router,
         invitations_router,
+        imports_router,
     )
     for router in (*api_routers, web_router):
         app.include_router(router)

@@ -68,6 +68,9 @@ FILE_CONTENT: dict[tuple[str, str], dict[str, Any]] = {
         "text/csv": {"schema": {"type": "string"}},
         XLSX: {"schema": {"type": "string", "format": "binary"}},
     },
+    ("GET", "/api/v1/imports/templates/{kind}.xlsx"): {
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+    },
 }
 # POST routes that write nothing a concurrent writer could collide with.
 READS_BY_POST = {("POST", "/api/v1/search"), ("POST", "/api/v1/auth/token")}

@@ -68,6 +68,8 @@ class RawRow:
     # Set when the row could not even be read (bad JSON on one JSONL line).
     error: dict[str, Any] | None = None
     columns: dict[str, str] = field(default_factory=dict)  # canonical key -> column as written
+    # Problems found while reading a row that can still be checked ({"field", "code", "message"}).
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 def file_error(code: str, message: str, status_code: int = 400) -> AppError:
@@ -378,20 +380,12 @@ def parse_jsonl(
                 unknown.append(str(key))
             else:
                 values[canonical] = _cell(value)
-        if unknown:
-            out.append(
-                RawRow(
-                    number,
-                    {},
-                    error={
-                        "field": unknown[0],
-                        "code": "extra_forbidden",
-                        "message": f"无法识别的字段：{'、'.join(unknown)}",
-                    },
-                )
-            )
-            continue
-        out.append(RawRow(number, values, columns={k: k for k in values}))
+        # Unknown keys are reported with whatever else is wrong with the line.
+        problems = [
+            {"field": key, "code": "extra_forbidden", "message": f"无法识别的字段：{key}"}
+            for key in unknown
+        ]
+        out.append(RawRow(number, values, columns={k: k for k in values}, problems=problems))
     if not out:
         raise file_error("empty_file", "文件为空，没有数据")
     return out

@@ -1,13 +1,34 @@
-"""The upload endpoint every importable kind offers under its own prefix (``POST …/import``)."""
+"""The upload endpoint every importable kind offers under its own prefix (``POST …/import``),
+and the templates of all kinds under ``/api/v1/imports``."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 
-from app.auth.policy import AdminActor
+from app.auth.policy import AdminActor, GuardedRoute
 from app.db import SessionDep
+from app.imports import workbook
 from app.imports.schemas import ImportReport
 from app.imports.service import ImportKind, ImportRejected, run_upload
+from app.needs import importing as need_import
+from app.profiles import importing as profile_import
+
+KINDS = {kind.name: kind for kind in (profile_import.KIND, need_import.KIND)}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KindPath = Annotated[str, Path(pattern=f"^({'|'.join(KINDS)})$", description=" 或 ".join(KINDS))]
+
+router = APIRouter(prefix="/api/v1/imports", tags=["批量导入"], route_class=GuardedRoute)
+
+
+@router.get("/templates/{kind}.xlsx")
+def download_template(_actor: AdminActor, kind: KindPath) -> Response:
+    """下载导入模板（Excel）：中文列名、一行示例和填写说明（管理员）。"""
+    chosen = KINDS[kind]
+    return Response(
+        content=workbook.template_xlsx(chosen),
+        media_type=XLSX,
+        headers=workbook.template_disposition(chosen),
+    )
 
 
 def add_import_route(router: APIRouter, kind: ImportKind, *, noun: str) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from fastapi import UploadFile
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from app.audit import service as audit
@@ -16,6 +16,7 @@ from app.imports.parsing import Limits, RawRow, file_error, parse
 from app.imports.schemas import AcceptedRow, ImportReport, RejectedRow
 
 M = TypeVar("M")
+S = TypeVar("S", bound=BaseModel)
 
 
 class RowError(Exception):
@@ -28,44 +29,92 @@ class RowError(Exception):
         self.message = message
 
 
+class RowProblems(Exception):
+    """Every problem of one row: those found before the schema ran, then the schema's own."""
+
+    def __init__(self, found: Sequence[RowError], schema: ValidationError | None) -> None:
+        super().__init__(f"{len(found)} problems before the schema")
+        self.found = list(found)
+        self.schema = schema
+
+
+def validate_row(model: type[S], record: dict[str, Any], found: Sequence[RowError]) -> S:
+    """``model`` from ``record``, or RowProblems with ``found`` and the schema's errors together,
+    so that a row with several problems is fixed in one go. The fields of ``found`` should be
+    left out of ``record``: each problem is then reported once."""
+    try:
+        data = model.model_validate(record)
+    except ValidationError as exc:
+        raise RowProblems(found, exc) from exc
+    if found:
+        raise RowProblems(found, None)
+    return data
+
+
 @dataclass
 class Checked(Generic[M]):
     good: list[tuple[int, M]]
     rejected: list[RejectedRow]
 
 
+def _rejected(raw: RawRow, error: RowError) -> RejectedRow:
+    return RejectedRow(
+        row=raw.row,
+        field=error.field,
+        column=raw.columns.get(error.field or ""),
+        code=error.code,
+        message=error.message,
+    )
+
+
+def _schema_rejected(raw: RawRow, exc: ValidationError, skip: set[str]) -> list[RejectedRow]:
+    out: list[RejectedRow] = []
+    for err in translate_errors(exc.errors()):  # type: ignore[arg-type]
+        parts = (err["field"] or "").split(".")
+        if parts[0] in skip:
+            continue
+        # "contact.phone" was read from the column keyed "phone"; "fields.0" from "fields".
+        column = next(
+            (raw.columns[k] for k in (".".join(parts), parts[-1], parts[0]) if k in raw.columns),
+            None,
+        )
+        out.append(RejectedRow(row=raw.row, column=column, **err))
+    return out
+
+
+def _in_column_order(raw: RawRow, problems: list[RejectedRow]) -> list[RejectedRow]:
+    """A row's problems left to right as its columns stand in the file (others after)."""
+    position = {column: i for i, column in enumerate(raw.columns.values())}
+    return sorted(problems, key=lambda p: position.get(p.column or "", len(position)))
+
+
 def check_rows(rows: list[RawRow], convert: Callable[[dict[str, Any]], M]) -> Checked[M]:
+    """Convert every readable row; a row that fails reports all its problems."""
     good: list[tuple[int, M]] = []
     rejected: list[RejectedRow] = []
     for raw in rows:
         if raw.error is not None:
             rejected.append(RejectedRow(row=raw.row, column=raw.error.get("field"), **raw.error))
             continue
+        found = [RowError(**p) for p in raw.problems]
+        schema: ValidationError | None = None
         try:
-            good.append((raw.row, convert(raw.values)))
+            data = convert(raw.values)
+        except RowProblems as exc:
+            found += exc.found
+            schema = exc.schema
         except ValidationError as exc:
-            for err in translate_errors(exc.errors()):  # type: ignore[arg-type]
-                parts = (err["field"] or "").split(".")
-                # "contact.phone" was read from the column keyed "phone"; "fields.0" from "fields".
-                column = next(
-                    (
-                        raw.columns[k]
-                        for k in (".".join(parts), parts[-1], parts[0])
-                        if k in raw.columns
-                    ),
-                    None,
-                )
-                rejected.append(RejectedRow(row=raw.row, column=column, **err))
+            schema = exc
         except RowError as exc:
-            rejected.append(
-                RejectedRow(
-                    row=raw.row,
-                    field=exc.field,
-                    column=raw.columns.get(exc.field or ""),
-                    code=exc.code,
-                    message=exc.message,
-                )
-            )
+            found.append(exc)
+        else:
+            if not found:
+                good.append((raw.row, data))
+                continue
+        problems = [_rejected(raw, e) for e in found]
+        if schema is not None:
+            problems += _schema_rejected(raw, schema, {e.field for e in found if e.field})
+        rejected += _in_column_order(raw, problems)
     return Checked(good, rejected)
 
 
@@ -122,6 +171,7 @@ def finish_import(
         total=len(batch.rows),
         accepted_count=len(accepted),
         rejected_count=len(rejected),
+        rejected_rows=len({r.row for r in rejected}),
         imported=imported,
         partial=batch.partial,
         accepted=accepted,
@@ -142,6 +192,17 @@ def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
 
 
 @dataclass(frozen=True)
+class TemplateColumn:
+    """A column of the downloadable template: a heading the importer reads, and an example."""
+
+    heading: str
+    example: Any
+    note: str = ""  # allowed values and how to write them, for the 填写说明 sheet
+    choices: Sequence[str] = ()  # offered as a drop-down in Excel (other labels still allowed)
+    text: bool = False  # typed as text in Excel (phone numbers would lose nothing, but show 1E+10)
+
+
+@dataclass(frozen=True)
 class ImportKind:
     """What one kind of import reads (its columns) and who writes it."""
 
@@ -150,6 +211,7 @@ class ImportKind:
     aliases: Mapping[str, str]
     required: set[str]
     import_rows: Callable[[Session, Batch], ImportReport]
+    template: Sequence[TemplateColumn] = ()
 
 
 def import_file(
@@ -203,7 +265,8 @@ class ImportRejected(AppError):
         super().__init__(
             422,
             "import_rejected",
-            f"共 {report.rejected_count} 处错误，未导入任何记录（{where}）",
+            f"{report.rejected_rows} 行共 {report.rejected_count} 处错误，未导入任何记录"
+            f"（{where}）",
             field=first.field,
             errors=[r.model_dump() for r in report.rejected],
         )

@@ -7,13 +7,30 @@ province's spreadsheets, and enumerations with their Chinese labels (全职、�
 import re
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
-from app.common import AVAILABILITY_LABELS, KIND_LABELS, REGION_LABELS
+from app.common import (
+    AVAILABILITY_LABELS,
+    KIND_LABELS,
+    REGION_LABELS,
+    Availability,
+    NameText,
+    Phone,
+    ProfileKind,
+)
 from app.counties import service as counties
 from app.imports.schemas import ImportReport, RejectedRow
-from app.imports.service import Batch, ImportKind, RowError, check_rows, finish_import
+from app.imports.service import (
+    Batch,
+    ImportKind,
+    RowError,
+    TemplateColumn,
+    check_rows,
+    finish_import,
+    validate_row,
+)
 from app.matches import embeddings
 from app.profiles import service
 from app.profiles.docs import profile_doc
@@ -79,6 +96,8 @@ def _label(value: Any, table: dict[str, str]) -> Any:
 
 
 def to_create(values: dict[str, Any]) -> ProfileCreate:
+    """The profile a row describes, or RowProblems with everything wrong with it."""
+    found: list[RowError] = []
     record = {k: v for k, v in values.items() if v is not None}
     if "kind" in record:
         record["kind"] = _label(record["kind"], _KIND)
@@ -97,50 +116,45 @@ def to_create(values: dict[str, Any]) -> ProfileCreate:
             record["active"] = True
         elif lowered in _FALSE:
             record["active"] = False
-    hometown = record.get("hometown_county_code")
-    if isinstance(hometown, int):
-        hometown = record["hometown_county_code"] = str(hometown)
-    if isinstance(hometown, str) and not hometown.isdigit():
-        code = counties.code_for_name(hometown)
-        if code is None:
-            raise RowError("hometown_county_code", "unknown_county", f"未知的籍贯县：{hometown}")
-        record["hometown_county_code"] = code
+    if "hometown_county_code" in record:
+        hometown = record.pop("hometown_county_code")
+        try:
+            record["hometown_county_code"] = counties.code_for_written(hometown)
+        except counties.CountyNameError as exc:
+            found.append(RowError("hometown_county_code", exc.code, exc.message))
+    if "owner_id" in record:
+        record.pop("owner_id")
+        found.append(RowError("owner_id", "extra_forbidden", "批量导入不能指定所属账号"))
     contact = record.pop("contact", None)
     flat = {k: str(record.pop(k)) for k in ("phone", "email") if k in record}
     if flat:
         contact = {**contact, **flat} if isinstance(contact, dict) else (contact or flat)
     if contact is not None:
         record["contact"] = contact
-    return ProfileCreate.model_validate(record)
+    return validate_row(ProfileCreate, record, found)
 
 
-def import_rows(session: Session, batch: Batch) -> ImportReport:
-    known = counties.reference_codes()
+_NAME: TypeAdapter[str] = TypeAdapter(NameText)
+_PHONE: TypeAdapter[str] = TypeAdapter(Phone)
 
-    def convert(values: dict[str, Any]) -> ProfileCreate:
-        data = to_create(values)
-        if data.owner_id is not None:
-            raise RowError("owner_id", "extra_forbidden", "批量导入不能指定所属账号")
-        if data.hometown_county_code and data.hometown_county_code not in known:
-            raise RowError(
-                "hometown_county_code",
-                "unknown_county",
-                f"未知的籍贯县代码：{data.hometown_county_code}",
-            )
-        return data
 
-    checked = check_rows(batch.rows, convert)
-    if checked.good and (batch.partial or not checked.rejected):
-        # Encode before the first database access, so that a long import does not hold a
-        # write transaction (on SQLite, the database) while the model runs.
-        drafts = [service.build(d, owner_id=None, created_by_id=None) for _, d in checked.good]
-        prepared = embeddings.prepare(
-            embeddings.PROFILES, [profile_doc(p) for p in drafts], embeddings.current_encoder()
-        )
-        embeddings.remember_prepared(session, prepared)
-    # The same person twice (same name and phone), in the file or already registered.
-    seen: dict[tuple[str, str], int] = {}
-    keys = [(d.name, d.contact.phone) for _, d in checked.good if d.contact.phone]
+def identity(values: dict[str, Any]) -> tuple[str, str] | None:
+    """Name and phone as the schema would store them, read from a row whatever else is wrong
+    with it (a duplicate is reported with the row's other problems); None without both."""
+    name = values.get("name")
+    phone = values.get("phone")
+    contact = values.get("contact")
+    if phone is None and isinstance(contact, dict):
+        phone = contact.get("phone")
+    if name is None or phone is None:
+        return None
+    try:
+        return _NAME.validate_python(str(name)), _PHONE.validate_python(str(phone))
+    except ValidationError:
+        return None
+
+
+def _registered(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     existing: set[tuple[str, str]] = set()
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
@@ -153,17 +167,40 @@ def import_rows(session: Session, batch: Batch) -> ImportReport:
             ).all()
             if p is not None
         )
-    good: list[tuple[int, ProfileCreate]] = []
-    for row, data in checked.good:
-        key = (data.name, data.contact.phone or "")
-        if data.contact.phone and key in existing:
+    return existing
+
+
+def import_rows(session: Session, batch: Batch) -> ImportReport:
+    checked = check_rows(batch.rows, to_create)
+    # The same person twice (same name and phone), in the file or already registered; looked
+    # for in every row, so that a duplicate is reported with the row's other problems.
+    keys = {
+        raw.row: key for raw in batch.rows if raw.error is None and (key := identity(raw.values))
+    }
+    first: dict[tuple[str, str], int] = {}
+    for row, key in keys.items():
+        first.setdefault(key, row)
+    repeated = {row for row, key in keys.items() if first[key] != row}
+    unique = [(row, d) for row, d in checked.good if row not in repeated]
+    if unique and (batch.partial or not checked.rejected and not repeated):
+        # Encode before the first database access, so that a long import does not hold a
+        # write transaction (on SQLite, the database) while the model runs.
+        drafts = [service.build(d, owner_id=None, created_by_id=None) for _, d in unique]
+        prepared = embeddings.prepare(
+            embeddings.PROFILES, [profile_doc(p) for p in drafts], embeddings.current_encoder()
+        )
+        embeddings.remember_prepared(session, prepared)
+    existing = _registered(session, list(first))
+    duplicates: set[int] = set()
+    for row, key in keys.items():
+        if key in existing:
             checked.rejected.append(_duplicate(row, "系统中已有同名同手机号的档案"))
-        elif data.contact.phone and key in seen:
-            checked.rejected.append(_duplicate(row, f"与第 {seen[key]} 行重复（同名同手机号）"))
+        elif row in repeated:
+            checked.rejected.append(_duplicate(row, f"与第 {first[key]} 行重复（同名同手机号）"))
         else:
-            if data.contact.phone:
-                seen[key] = row
-            good.append((row, data))
+            continue
+        duplicates.add(row)
+    good = [(row, d) for row, d in checked.good if row not in duplicates]
 
     return finish_import(
         session,
@@ -181,6 +218,41 @@ def _duplicate(row: int, message: str) -> RejectedRow:
     return RejectedRow(row=row, field="name", column=None, code="duplicate", message=message)
 
 
+_COUNTY_NOTE = "吉林省县（市、区）名称，可省略“县、市、区”（如“洮南”），或写 6 位代码"
+_LIST_NOTE = "多个用顿号、逗号或分号分隔"
+TEMPLATE = (
+    TemplateColumn("姓名", "李春明", "个人姓名，或团队、单位的名称"),
+    TemplateColumn(
+        "类型", KIND_LABELS[ProfileKind.expert], "可选：", choices=list(KIND_LABELS.values())
+    ),
+    TemplateColumn("单位", "吉林农业大学", "工作单位"),
+    TemplateColumn("职称", "教授", "职称或职务"),
+    TemplateColumn("领域", "人参、林下参", f"领域标签，最多 10 个，{_LIST_NOTE}"),
+    TemplateColumn("专长", "人参连作障碍与土壤修复", "专业特长，用于匹配，请写具体"),
+    TemplateColumn("业绩", "主持省级人参产业项目 2 项", "主要成果（选填）"),
+    TemplateColumn("籍贯", "抚松", f"籍贯县（选填）：{_COUNTY_NOTE}"),
+    TemplateColumn(
+        "服务方式",
+        AVAILABILITY_LABELS[Availability.part_time],
+        "可选：",
+        choices=list(AVAILABILITY_LABELS.values()),
+    ),
+    TemplateColumn("服务容量", 2, "可同时服务的县域需求数，1–10，默认 1"),
+    TemplateColumn(
+        "意向地区",
+        "东部、中部",
+        f"选填，最多 3 个，{_LIST_NOTE}；可选：",
+        choices=list(REGION_LABELS.values()),
+    ),
+    TemplateColumn("手机号", "13900000000", "11 位手机号；与姓名相同的档案视为重复", text=True),
+    TemplateColumn("邮箱", "li.chunming@example.cn", "选填"),
+)
+
 KIND = ImportKind(
-    name="profiles", label="人才档案", aliases=ALIASES, required=REQUIRED, import_rows=import_rows
+    name="profiles",
+    label="人才档案",
+    aliases=ALIASES,
+    required=REQUIRED,
+    import_rows=import_rows,
+    template=TEMPLATE,
 )

@@ -308,6 +308,7 @@ CASES = [
             "json": {"code": "ABCDE-FGHJK", "username": "claimprobe", "password": "Nenjiang9"}
         },
     ),
+    Case("GET", "/api/v1/imports/templates/{kind}.xlsx", {"admin": 200}),
 ]
 
 
@@ -319,6 +320,7 @@ def _request(client: TestClient, case: Case, role: str, w: World) -> Any:
         code="220322",
         placement_id=w.placement_id,
         notification_id=w.notification_id,
+        kind="profiles",
     )
     kwargs = case.body(w) if case.body else {}
     return client.request(case.method, path, headers=w.headers[role], **kwargs)

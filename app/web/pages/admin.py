@@ -14,6 +14,8 @@ from app.auth.schemas import AccountCreate, AccountUpdate
 from app.common import IdPath, Role
 from app.db import SessionDep
 from app.errors import AppError
+from app.imports import workbook
+from app.imports.router import XLSX, KindPath
 from app.imports.schemas import ImportReport
 from app.imports.service import run_upload
 from app.needs import importing as need_import
@@ -229,6 +231,17 @@ def _import_page(
 def import_form(request: Request, viewer: AdminViewer) -> Response:
     """批量导入表单。"""
     return _import_page(request, Form(values={"what": "profiles"}))
+
+
+@router.get("/admin/import/templates/{kind}.xlsx")
+def import_template(viewer: AdminViewer, kind: KindPath) -> Response:
+    """下载导入模板（Excel）。"""
+    chosen = IMPORTS[kind]
+    return Response(
+        workbook.template_xlsx(chosen),
+        media_type=XLSX,
+        headers=workbook.template_disposition(chosen),
+    )
 
 
 @router.post("/admin/import")

@@ -231,8 +231,23 @@ def test_jsonl_with_broken_lines(client: TestClient, db: Session, admin: dict[st
     data = b'{"name": "x"\n[1, 2]\n{"nickname": "y"}\n'
     r = upload(client, admin, "profiles", "bad.jsonl", data, partial=True)
     assert r.status_code == 200
-    codes = [(e["row"], e["code"]) for e in r.json()["rejected"]]
-    assert codes == [(1, "json_invalid"), (2, "json_type"), (3, "extra_forbidden")]
+    rejected = r.json()["rejected"]
+    codes = [(e["row"], e["code"], e["field"]) for e in rejected]
+    assert codes[:3] == [
+        (1, "json_invalid", None),
+        (2, "json_type", None),
+        (3, "extra_forbidden", "nickname"),
+    ]
+    # The unknown key does not hide the line's other problems.
+    assert {e["field"] for e in rejected[3:]} == {
+        "kind",
+        "name",
+        "affiliation",
+        "title",
+        "expertise",
+        "availability",
+    }
+    assert {(e["row"], e["code"]) for e in rejected[3:]} == {(3, "missing")}
     assert count(db, Profile) == 0
 
 

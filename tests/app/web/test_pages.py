@@ -289,3 +289,69 @@ def test_admin_bulk_import_shows_the_report_row_by_row(
             select(Profile.name).where(col(Profile.name).in_(["赵德山", "钱玉梅", "孙海波"]))
         ).all()
         assert list(names) == ["赵德山"]
+
+
+# Records, at the moment the form is sent, what the page shows and whether a second submission
+# gets through; sessionStorage keeps it across the navigation to the answer.
+_WATCH_SUBMIT = """() => {
+  const form = document.querySelector("form[data-busy]");
+  document.addEventListener("submit", () => {
+    if (sessionStorage.getItem("busy")) return;
+    const status = form.querySelector("[data-busy-status]");
+    const seen = {
+      disabled: form.querySelector("button[type=submit]").disabled,
+      shown: !status.hidden,
+      text: status.innerText,
+      busy: form.getAttribute("aria-busy"),
+    };
+    sessionStorage.setItem("busy", JSON.stringify(seen));
+    const again = new SubmitEvent("submit", {bubbles: true, cancelable: true});
+    seen.second_sent = form.dispatchEvent(again);
+    sessionStorage.setItem("busy", JSON.stringify(seen));
+  });
+}"""
+
+
+def test_admin_import_template_link_busy_state_and_every_problem_of_a_row(
+    sqlite_site: Site, new_page: NewPage, tmp_path: Path
+) -> None:
+    page = new_page(sqlite_site)
+    login(page, "admin")
+    page.goto("/admin/import")
+    expect(page.locator("[data-busy-status]")).to_be_hidden()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="人才档案导入模板").click()
+    assert download.value.suggested_filename == "人才档案导入模板.xlsx"
+    template = tmp_path / "template.xlsx"
+    download.value.save_as(template)
+
+    page.get_by_label("导入内容").select_option("profiles")
+    page.get_by_label("文件").set_input_files(template)
+    page.evaluate(_WATCH_SUBMIT)
+    page.get_by_role("button", name="上传并校验").click()
+    page.wait_for_load_state()
+    expect(page.locator("#import-report")).to_contain_text("已导入 1 条记录")
+    seen = page.evaluate("() => JSON.parse(sessionStorage.getItem('busy'))")
+    assert seen["disabled"] is True
+    assert seen["shown"] is True
+    assert "正在导入，请稍候…" in seen["text"]
+    assert seen["busy"] == "true"
+    assert seen["second_sent"] is False  # a second submission is refused while the first runs
+    # The answer is a fresh page: the form can be used again.
+    expect(page.get_by_role("button", name="上传并校验")).to_be_enabled()
+    expect(page.locator("[data-busy-status]")).to_be_hidden()
+
+    csv = tmp_path / "名单.csv"
+    csv.write_text(
+        "姓名,类型,工作单位,职称,专长,服务方式,籍贯,手机号\n"
+        "周立新,专家,吉林大学,教授,玉米育种,偶尔,火星县,123\n",
+        encoding="utf-8",
+    )
+    page.get_by_label("文件").set_input_files(csv)
+    page.get_by_role("button", name="上传并校验").click()
+    page.wait_for_load_state()
+    rows = page.locator("#import-report table.data.stacked tbody tr")
+    expect(rows).to_have_count(3)
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(3)]
+    assert [c[:2] for c in cells] == [["2", "服务方式"], ["2", "籍贯"], ["2", "手机号"]]
+    assert "火星县" in cells[1][2]

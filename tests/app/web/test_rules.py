@@ -93,6 +93,7 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/settings/notifications"): ALL,
     ("GET", "/admin/import"): {"admin"},
     ("POST", "/admin/import"): {"admin"},
+    ("GET", "/admin/import/templates/{kind}.xlsx"): {"admin"},
 }
 
 
