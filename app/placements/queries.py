@@ -137,3 +137,29 @@ def list_placements(
     conditions = filter_conditions(session, actor, filters)
     order = [col(Placement.created_at).desc(), col(Placement.id).desc()]
     return page_of(session, Placement, conditions, order, page, page_size)
+
+
+FINISHED = ("declined", "cancelled", "completed")
+
+
+def previous_for(session: Session, need_id: int, profile_id: int) -> Placement | None:
+    """The latest finished placement of this person for this need, if any."""
+    return session.exec(
+        select(Placement)
+        .where(Placement.need_id == need_id, Placement.profile_id == profile_id)
+        .where(col(Placement.status).in_(FINISHED))
+        .order_by(col(Placement.id).desc())
+    ).first()
+
+
+def describe_previous(p: Placement) -> str:
+    """对接 #12（已婉拒：路途太远） — what a county officer needs to decide on proposing again."""
+    label = STATUS_LABELS[PlacementStatus(p.status)]
+    why = ""
+    if p.status == "declined":
+        why = DECLINE_REASONS.get(p.decline_code or "", "未说明理由")
+        if p.decline_note:
+            why += f"，{p.decline_note}"
+    elif p.status == "cancelled" and p.cancel_reason:
+        why = p.cancel_reason
+    return f"对接 #{p.id}（{label}{'：' + why if why else ''}）"

@@ -19,7 +19,7 @@ from app.matches import service as matches
 from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.models import Need
-from app.placements import counts, locks, notices
+from app.placements import counts, locks, notices, queries
 from app.placements.models import Placement, ServiceReport
 from app.placements.queries import get, report_count
 from app.placements.rules import TIMESTAMP_OF, TRANSITIONS, can_read, may_act, may_report
@@ -102,6 +102,15 @@ def propose(
     if data.interest_id is not None:
         interests.for_proposal(
             session, interest_id=data.interest_id, need_id=need.id, profile_id=profile.id
+        )
+    previous = queries.previous_for(session, need.id, profile.id)
+    if previous is not None and not data.repeat:
+        raise conflict(
+            "proposed_before",
+            f"该人选此前已被推荐过此需求：{queries.describe_previous(previous)}。"
+            "如仍要再次推荐，请确认后重新提交",
+            field="repeat",
+            placement_id=previous.id,
         )
 
     placement = _new_placement(session, data, need, profile, actor, matcher, window)

@@ -289,7 +289,11 @@ def _propose_page(
         "window": _window(request),
         "unavailable": None,
         "placement_id": counts.live_profiles_of_need(session, need.id).get(profile_id),
+        "previous": None,
     }
+    previous = queries.previous_for(session, need.id, profile_id)
+    if previous is not None:
+        context["previous"] = (previous.id, queries.describe_previous(previous))
     matcher = matcher_of(request)
     if matcher is None:
         context["unavailable"] = MATCHER_MISSING
@@ -325,7 +329,8 @@ def propose(
     need = needs.get_for_write(session, need_id, viewer.actor)
     form = Form.read(data, labels=PROPOSE_LABELS)
     values = non_empty(form.values, ("profile_id", "note", "reason", "interest_id")) | {
-        "need_id": need_id
+        "need_id": need_id,
+        "repeat": bool(form.get("repeat")),
     }
     placement_in = form.validate(PlacementCreate, values)
     if placement_in is None:

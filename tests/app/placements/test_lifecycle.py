@@ -290,3 +290,24 @@ def test_failed_write_leaves_neither_change_nor_event(
     assert placement is not None
     assert placement.status == "proposed"
     assert events_mid > events_before
+
+
+def test_proposing_someone_again_for_the_same_need_warns_first(
+    client: TestClient, placed: Placed
+) -> None:
+    w = placed
+    pid = propose(client, w).json()["id"]
+    act(client, w, pid, "decline", "talent_a", reason_code="distance", reason="家在长春")
+    again = propose(client, w)
+    assert again.status_code == 409
+    body = again.json()
+    assert body["code"] == "proposed_before"
+    assert body["field"] == "repeat"
+    assert body["placement_id"] == pid
+    assert "已婉拒" in body["message"]
+    assert "路途太远" in body["message"]
+    assert "家在长春" in body["message"]
+    confirmed = propose(client, w, repeat=True)
+    assert confirmed.status_code == 201, confirmed.json()
+    # Someone never proposed for this need is not asked to confirm anything.
+    assert propose(client, w, who="talent_b").status_code == 201
