@@ -59,9 +59,14 @@ means unknown, not limited). Such a cap spans several people's arcs while each a
 to its person and its need: three crossing partitions, which no flow network expresses exactly
 (a shared ``(employer, county)`` node would forget which person a unit of flow is, and so its
 pair's score). So the flow is solved first without the limit; if its plan already respects the
-limit it is optimal for the limited problem too, else CP-SAT solves the exact model (booleans per
-pair, one per (person, county) in an over-full group, the flow plan repaired as a hint; the hard
-floor as two stages, coverage then score, instead of a big-M objective).
+limit it is optimal for the limited problem too, else CP-SAT solves the exact model: a boolean
+per pair, one per (person, county) of a group with more than ``k`` candidate people, and the hard
+floor as two stages (coverage, then score with coverage fixed) instead of a big-M objective.
+CP-SAT starts from a hint that is usually within a few hundredths of a percent of the optimum:
+the flow solved again with the weakest people of each over-full group barred from that county,
+until no group is over full. At province scale (2,000 needs x 50 candidates) with many crowded
+groups one CP-SAT worker does not prove optimality in a minute; the plan then carries
+``optimal=False`` and its ``gap`` to CP-SAT's bound. On small instances it is proven optimal.
 
 The baseline and the reasons
 ----------------------------
@@ -562,11 +567,13 @@ def _solve_cp_sat(
         ys.extend(serves)
         m.add(sum(serves) <= k)
     covered: list[tuple[cp_model.IntVar, int]] = []
+    hint_count = 0
     for need, idx in by_need.items():
         if bonus[need] > 0:
             z = m.new_bool_var(f"z{need}")
             m.add_bool_or([x[i] for i in idx]).only_enforce_if(z)
             m.add_hint(z, bool(hinted[idx].any()))
+            hint_count += bool(hinted[idx].any())
             covered.append((z, int(bonus[need])))
     for i, v in enumerate(x):
         m.add_hint(v, bool(hinted[i]))
@@ -581,6 +588,9 @@ def _solve_cp_sat(
     solver.parameters.symmetry_level = 0
     optimal = True
     if problem.poverty_floor is True and covered:
+        # stage 1 cares for coverage only, so its plan may be poor in score: stage 2 starts
+        # from the hint when the hint already has the best coverage (the usual case)
+        solver.parameters.max_time_in_seconds = time_limit_s / 2
         count = sum(z for z, _ in covered)
         m.maximize(count)
         status = solver.solve(m)
@@ -588,9 +598,10 @@ def _solve_cp_sat(
             return hint, False, None
         optimal = status == cp_model.OPTIMAL
         best = round(solver.objective_value)
-        m.clear_hints()  # type: ignore[no-untyped-call]
-        for v in [*x, *ys, *(z for z, _ in covered)]:
-            m.add_hint(v, solver.boolean_value(v))
+        if best > hint_count:
+            m.clear_hints()  # type: ignore[no-untyped-call]
+            for v in [*x, *ys, *(z for z, _ in covered)]:
+                m.add_hint(v, solver.boolean_value(v))
         m.add(count >= best)
         solver.parameters.max_time_in_seconds = max(1.0, time_limit_s - solver.wall_time)
         m.maximize(score)
