@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -18,6 +18,7 @@ from app.placements import counts
 from app.placements.models import Placement, ServiceReport
 from app.profiles.models import Profile
 from app.stats.schemas import (
+    CountyFigures,
     CountyRef,
     Findings,
     GroupBy,
@@ -134,8 +135,8 @@ def placement_stats(
     )
 
 
-def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyRef]:
-    """Former poverty counties where nobody is serving right now."""
+def _placements_by_county(session: Session) -> dict[str, dict[str, int]]:
+    """County code -> placement status -> how many (absent keys are zero)."""
     per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for code, status, n in session.exec(
         select(Placement.county_code, Placement.status, func.count()).group_by(
@@ -143,6 +144,12 @@ def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyR
         )
     ).all():
         per_county[code][status] = n
+    return per_county
+
+
+def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyRef]:
+    """Former poverty counties where nobody is serving right now."""
+    per_county = _placements_by_county(session)
     return [
         CountyRef(
             code=c.code,
@@ -232,3 +239,46 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
         stale_days=stale_days,
         stale_open_needs=_stale_open_needs(session, county_name, now, stale_days),
     )
+
+
+# A need is served once somebody has started work on it: a placement in service or completed.
+SERVED_STATUSES = ("active", "completed")
+
+
+def county_figures(session: Session) -> list[CountyFigures]:
+    """Per county, in code order: open needs, placements in service, and need coverage
+    (the share of the county's needs, whatever their status, that somebody has served)."""
+    needs: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, status, n in session.exec(
+        select(Need.county_code, Need.status, func.count()).group_by(
+            col(Need.county_code), col(Need.status)
+        )
+    ).all():
+        needs[code][status] = n
+    served = dict(
+        session.exec(
+            select(Placement.county_code, func.count(distinct(col(Placement.need_id))))
+            .where(col(Placement.status).in_(SERVED_STATUSES))
+            .group_by(col(Placement.county_code))
+        ).all()
+    )
+    placements = _placements_by_county(session)
+    result = []
+    for county in session.exec(select(County).order_by(col(County.code))).all():
+        total = sum(needs[county.code].values())
+        n_served = int(served.get(county.code, 0))
+        result.append(
+            CountyFigures(
+                code=county.code,
+                name=county.name,
+                prefecture=county.prefecture,
+                region=county.region,
+                poverty_county_2018=county.poverty_county_2018,
+                needs_total=total,
+                needs_open=needs[county.code]["open"],
+                needs_served=n_served,
+                placements_active=placements[county.code]["active"],
+                coverage=n_served / total if total else None,
+            )
+        )
+    return result
