@@ -51,6 +51,27 @@ class CountyRef(BaseModel):
     completed: int
 
 
+class MapFigure(StrEnum):
+    """What the county map is coloured by."""
+
+    needs_open = "needs_open"
+    placements_active = "placements_active"
+    coverage = "coverage"
+
+
+class CountyFigures(BaseModel):
+    code: str
+    name: str
+    prefecture: str
+    region: str
+    poverty_county_2018: bool
+    needs_total: int
+    needs_open: int
+    needs_served: int  # needs with a placement in service or completed
+    placements_active: int
+    coverage: float | None  # needs_served / needs_total; None for a county with no needs
+
+
 class OverCapacity(BaseModel):
     profile_id: int
     name: str

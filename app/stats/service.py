@@ -7,7 +7,7 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,7 @@ from app.profiles.models import Profile
 from app.stats.schemas import (
     AnswerStats,
     ConversationStats,
+    CountyFigures,
     CountyRef,
     DeclineReasonCount,
     Findings,
@@ -156,8 +157,8 @@ def placement_stats(
     )
 
 
-def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyRef]:
-    """Former poverty counties where nobody is serving right now."""
+def _placements_by_county(session: Session) -> dict[str, dict[str, int]]:
+    """County code -> placement status -> how many (absent keys are zero)."""
     per_county: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for code, status, n in session.exec(
         select(Placement.county_code, Placement.status, func.count()).group_by(
@@ -165,6 +166,12 @@ def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyR
         )
     ).all():
         per_county[code][status] = n
+    return per_county
+
+
+def _without_active(session: Session, poverty: Sequence[County]) -> list[CountyRef]:
+    """Former poverty counties where nobody is serving right now."""
+    per_county = _placements_by_county(session)
     return [
         CountyRef(
             code=c.code,
@@ -258,8 +265,7 @@ def findings(session: Session, *, stale_days: int = 30) -> Findings:
 
 # --- the conversation ---------------------------------------------------------------------------
 
-# Why people decline. The decline form's codes (app/placements/schemas.py gets them with the
-# decline reasons; until both are merged they are spelt out here too, in the same order).
+# Decline codes no reason was given for (placements before the decline form asked for one).
 UNSPECIFIED = ("unspecified", "未说明理由")
 
 
@@ -359,3 +365,46 @@ def conversation_stats(
         interests=_interests(session, date_from, date_to),
         invitations=InvitationStats(sent=sum(by_state.values()), **by_state),
     )
+
+
+# A need is served once somebody has started work on it: a placement in service or completed.
+SERVED_STATUSES = ("active", "completed")
+
+
+def county_figures(session: Session) -> list[CountyFigures]:
+    """Per county, in code order: open needs, placements in service, and need coverage
+    (the share of the county's needs, whatever their status, that somebody has served)."""
+    needs: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, status, n in session.exec(
+        select(Need.county_code, Need.status, func.count()).group_by(
+            col(Need.county_code), col(Need.status)
+        )
+    ).all():
+        needs[code][status] = n
+    served = dict(
+        session.exec(
+            select(Placement.county_code, func.count(distinct(col(Placement.need_id))))
+            .where(col(Placement.status).in_(SERVED_STATUSES))
+            .group_by(col(Placement.county_code))
+        ).all()
+    )
+    placements = _placements_by_county(session)
+    result = []
+    for county in session.exec(select(County).order_by(col(County.code))).all():
+        total = sum(needs[county.code].values())
+        n_served = int(served.get(county.code, 0))
+        result.append(
+            CountyFigures(
+                code=county.code,
+                name=county.name,
+                prefecture=county.prefecture,
+                region=county.region,
+                poverty_county_2018=county.poverty_county_2018,
+                needs_total=total,
+                needs_open=needs[county.code]["open"],
+                needs_served=n_served,
+                placements_active=placements[county.code]["active"],
+                coverage=n_served / total if total else None,
+            )
+        )
+    return result

@@ -104,6 +104,7 @@ NAV: dict[str, list[NavItem]] = {
     "province": [
         NavItem("/stats", "统计分析"),
         NavItem("/stats/findings", "监测发现"),
+        NavItem("/stats/map", "县域地图"),
         NavItem("/placements", "全省对接"),
         NavItem("/needs", "全省需求"),
         NavItem("/audit", "审计链"),

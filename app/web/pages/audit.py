@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from functools import lru_cache
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.audit import service as audit
-from app.common import Role
+from app.common import REGION_LABELS, Region, Role
+from app.counties import service as counties
 from app.db import SessionDep
 from app.stats import service as stats
-from app.stats.schemas import GroupBy, GroupStats
+from app.stats.schemas import CountyFigures, GroupBy, GroupStats, MapFigure
 from app.web import choices
 from app.web.deps import AuditorViewer, PageRoute
 from app.web.forms import Form, Pager, QueryArgs
@@ -148,6 +152,176 @@ def findings(request: Request, session: SessionDep, viewer: AuditorViewer) -> Re
             "total_placements": totals.totals.total,
             "off_list_pct": 100.0 * len(result.off_list) / (totals.totals.total or 1),
             "form": Form(values={"stale_days": str(stale_days)}),
+        },
+    )
+
+
+# --- the county map ------------------------------------------------------------------------------
+
+# Simplified county outlines, made by seed/build_map.py (source and licence inside the file).
+MAP_FILE = FilePath(stats.__file__).with_name("jilin_map.json")
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    unit: str
+    definition: str
+
+
+FIGURES = {
+    MapFigure.needs_open: Figure(
+        "开放需求", "项", "各县状态为“征集中”的需求条数（已满员、已关闭的不计）。"
+    ),
+    MapFigure.placements_active: Figure(
+        "服务中对接", "人次", "各县状态为“服务中”的对接记录条数，即此刻在岗服务的人次。"
+    ),
+    MapFigure.coverage: Figure(
+        "需求覆盖率",
+        "",
+        "本县发布的全部需求（不论现在的状态）中，已有人员到岗服务——对接处于“服务中”或"
+        "“已完成”——的需求所占比例。尚未发布需求的县记为“暂无需求”。",
+    ),
+}
+FIGURE_OPTIONS = [(f.value, FIGURES[f].label) for f in MapFigure]
+COUNTY_KINDS = {
+    "district": "市辖区",
+    "county": "县",
+    "county_city": "县级市",
+    "autonomous_county": "自治县",
+}
+
+
+@lru_cache(maxsize=1)
+def county_shapes() -> dict[str, Any]:
+    """{"view_box": [0, 0, w, h], "counties": {code: path data}, "borders": path data}."""
+    data: dict[str, Any] = json.loads(MAP_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass(frozen=True)
+class MapClass:
+    css: str  # q0 (lightest) … q4 (darkest); qn: no value
+    label: str
+    counties: int = 0
+
+
+@dataclass(frozen=True)
+class MapCounty:
+    code: str
+    name: str
+    prefecture: str
+    value: float | None
+    text: str
+    css: str
+    path: str
+
+
+def _count_classes(top: int) -> list[tuple[int, int]]:
+    """Zero, then 1…top cut into at most four ranges of whole numbers, as even as they come."""
+    ranges = [(0, 0)]
+    low = 1
+    for k in range(1, 5):
+        high = -(-top * k // 4)  # ceil(top * k / 4)
+        if high >= low:
+            ranges.append((low, high))
+            low = high + 1
+    return ranges
+
+
+def _classify(figure: MapFigure, values: list[float | None]) -> tuple[list[MapClass], list[str]]:
+    """Five classes and a class per value: counts in even ranges above a class of their own for
+    zero (the darkest class always holds the largest); coverage in quarters, no needs apart."""
+    if figure == MapFigure.coverage:
+        bounds = [("q0", "0（无人到岗）"), ("q1", "不足 25%"), ("q2", "25%–50%"), ("q3", "50%–75%")]
+        classes = [MapClass(css, label) for css, label in bounds]
+        classes += [MapClass("q4", "75%–100%"), MapClass("qn", "暂无需求")]
+
+        def css_of(v: float | None) -> str:
+            if v is None:
+                return "qn"
+            return "q0" if v == 0 else f"q{min(4, 1 + int(v * 4))}"
+
+    else:
+        ranges = _count_classes(int(max((v or 0 for v in values), default=0)))
+        # With fewer than five ranges the ones above zero take the darker colours.
+        css = ["q0"] + [f"q{5 - len(ranges) + i}" for i in range(1, len(ranges))]
+        classes = [
+            MapClass(c, str(lo) if lo == hi else f"{lo}–{hi}")
+            for c, (lo, hi) in zip(css, ranges, strict=True)
+        ]
+
+        def css_of(v: float | None) -> str:
+            n = int(v or 0)
+            return next(c for c, (lo, hi) in zip(css, ranges, strict=True) if lo <= n <= hi)
+
+    assigned = [css_of(v) for v in values]
+    counted = [MapClass(c.css, c.label, assigned.count(c.css)) for c in classes]
+    return counted, assigned
+
+
+def _value(figure: MapFigure, c: CountyFigures) -> tuple[float | None, str]:
+    if figure == MapFigure.coverage:
+        if c.coverage is None:
+            return None, "暂无需求"
+        return c.coverage, f"{c.coverage:.0%}（{c.needs_served}/{c.needs_total}）"
+    n = c.needs_open if figure == MapFigure.needs_open else c.placements_active
+    return n, f"{n} {FIGURES[figure].unit}"
+
+
+@router.get("/stats/map")
+def county_map(request: Request, session: SessionDep, viewer: AuditorViewer) -> Response:
+    """县域地图：按开放需求、服务中对接或需求覆盖率为全省 60 个县（市、区）着色。"""
+    args = QueryArgs(request)
+    figure = args.choice("figure", MapFigure) or MapFigure.needs_open
+    shapes = county_shapes()
+    rows = stats.county_figures(session)
+    values = [_value(figure, c) for c in rows]
+    classes, css = _classify(figure, [v for v, _ in values])
+    shown = [
+        MapCounty(c.code, c.name, c.prefecture, v, text, k, shapes["counties"].get(c.code, ""))
+        for c, (v, text), k in zip(rows, values, css, strict=True)
+    ]
+    # Highest first in the table; counties without a value last.
+    ordered = sorted(shown, key=lambda c: (c.value is None, -(c.value or 0), c.code))
+    return render(
+        request,
+        "stats/map.html",
+        {
+            "title": "县域地图",
+            "figure": FIGURES[figure],
+            "counties": shown,
+            "ordered": ordered,
+            "classes": classes,
+            "view_box": " ".join(str(v) for v in shapes["view_box"]),
+            "borders": shapes["borders"],
+            "form": Form(values={"figure": figure.value}),
+            "figure_options": FIGURE_OPTIONS,
+            "filter_errors": args.errors,
+        },
+    )
+
+
+CountyCode = Annotated[str, Path(pattern=r"^\d{6}$")]
+
+
+@router.get("/stats/counties/{code}")
+def county(
+    request: Request, session: SessionDep, viewer: AuditorViewer, code: CountyCode
+) -> Response:
+    """一个县（市、区）的概况：开放需求、服务中对接、需求覆盖率。"""
+    place = counties.get(session, code)
+    figures = next(c for c in stats.county_figures(session) if c.code == code)
+    return render(
+        request,
+        "stats/county.html",
+        {
+            "title": place.name,
+            "county": place,
+            "c": figures,
+            "kind": COUNTY_KINDS.get(place.kind, place.kind),
+            "region": REGION_LABELS[Region(place.region)],
+            "figures": FIGURES,
         },
     )
 

@@ -77,6 +77,8 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/me/needs/{need_id}/interest/withdraw"): {"talent"},
     ("GET", "/stats"): AUDITORS,
     ("GET", "/stats/findings"): AUDITORS,
+    ("GET", "/stats/map"): AUDITORS,
+    ("GET", "/stats/counties/{code}"): AUDITORS,
     ("GET", "/audit"): AUDITORS,
     ("GET", "/audit/events"): AUDITORS,
     ("GET", "/admin/accounts"): {"admin"},
