@@ -202,3 +202,30 @@ def order_by_score(ids: npt.ArrayLike, scores: npt.ArrayLike) -> npt.NDArray[np.
     s = np.asarray(scores, dtype=np.float64)
     out: npt.NDArray[np.intp] = np.lexsort((ids_arr, -s))
     return out
+
+
+def applicable_components(weights: FusionWeights, return_home: bool) -> tuple[str, ...]:
+    """The named components that count towards a score for this programme (a weight above
+    zero), in the order they are shown; the others are not shown to a reader at all."""
+    w_home = weights.hometown if return_home else weights.hometown_other
+    w_avail = weights.availability_return_home if return_home else weights.availability
+    shown = [("dense", weights.dense), ("lexical", weights.lexical), ("hometown", w_home)]
+    shown += [("region", weights.region), ("availability", w_avail)]
+    return tuple(name for name, w in shown if w > 0)
+
+
+def best_score(weights: FusionWeights, return_home: bool) -> float:
+    """The score of a candidate best on every applicable component (each at most 1)."""
+    w_home = weights.hometown if return_home else weights.hometown_other
+    w_avail = weights.availability_return_home if return_home else weights.availability
+    return weights.dense + weights.lexical + w_home + weights.region + w_avail
+
+
+def match_degree(score: float, weights: FusionWeights, return_home: bool) -> int:
+    """匹配度, 0-100: the fused score as a share of ``best_score``. Dense and lexical are
+    normalised over the candidate pool, so 100 means "the best of this need's candidates on
+    every channel, and every programme signal in favour", not an absolute probability."""
+    best = best_score(weights, return_home)
+    if best <= 0:
+        return 0
+    return int(round(100 * min(max(score / best, 0.0), 1.0)))

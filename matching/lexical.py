@@ -134,6 +134,22 @@ class LexicalIndex(TermCounts):
                 out[i] = np.log1p((n - df + 0.5) / (df + 0.5))
         return out
 
+    def __len__(self) -> int:
+        """Profiles indexed."""
+        return len(self._id_to_row)
+
+    def doc_share(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
+        """The share of indexed profiles holding each term (0 for unknown terms)."""
+        n = len(self._id_to_row)
+        out = np.zeros(len(terms), dtype=np.float64)
+        if n == 0:
+            return out
+        for i, t in enumerate(terms):
+            j = self._vocab.get(t)
+            if j is not None:
+                out[i] = float(self._df[j]) / n
+        return out
+
     def _query_columns(
         self, query_tokens: Sequence[str]
     ) -> tuple[npt.NDArray[np.int64], FloatArray]:

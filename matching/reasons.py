@@ -10,6 +10,8 @@ semantic match).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
 
 from matching.table import county_int
 from matching.text import profile_sentences
@@ -27,6 +29,35 @@ MAX_TERMS = 5
 MIN_IDF = 0.0
 REL_IDF = 0.4
 MAX_SENTENCE_CHARS = 60
+# A matched term held by more than this share of all profiles does not tell people apart: it
+# still counts in the ranking (BM25 weighs it little) but is not offered as a reason. Applied
+# from MIN_PROFILES_FOR_SHARE profiles up (in a handful of profiles every share is large).
+MAX_REASON_SHARE = 0.05
+MIN_PROFILES_FOR_SHARE = 100
+_RESOURCES = Path(__file__).resolve().parent / "resources"
+
+
+@lru_cache(maxsize=1)
+def generic_terms() -> frozenset[str]:
+    """Words too general to be a reason whatever their frequency (万亩、品种、培训班、乡镇 …):
+    ``resources/reason_generic.txt``, one a line, ``#`` comments."""
+    raw = (_RESOURCES / "reason_generic.txt").read_text(encoding="utf-8")
+    return frozenset(
+        w.strip() for w in raw.splitlines() if w.strip() and not w.lstrip().startswith("#")
+    )
+
+
+def telling_terms(terms: Sequence[str], shares: Sequence[float], corpus_size: int) -> list[str]:
+    """The matched terms that can serve as a reason: not generic, and (in a corpus of
+    ``MIN_PROFILES_FOR_SHARE`` or more) held by at most ``MAX_REASON_SHARE`` of the profiles.
+    ``shares``: each term's share of profiles holding it, aligned with ``terms``."""
+    generic = generic_terms()
+    check_share = corpus_size >= MIN_PROFILES_FOR_SHARE
+    return [
+        t
+        for t, share in zip(terms, shares, strict=True)
+        if t not in generic and not (check_share and share > MAX_REASON_SHARE)
+    ]
 
 
 def display_terms(terms: Sequence[str], limit: int = MAX_TERMS) -> list[str]:

@@ -30,7 +30,7 @@ from matching.fusion import (
 )
 from matching.index import DenseIndex
 from matching.lexical import LexicalIndex, isin_ids
-from matching.reasons import build_reasons
+from matching.reasons import build_reasons, telling_terms
 from matching.table import CandidateAttributes, ProfileTable, availability_code, county_int
 from matching.table import region_mask as _region_mask
 from matching.types import (
@@ -123,12 +123,20 @@ def _subset(attrs: CandidateAttributes, keep: npt.NDArray[np.bool_]) -> Candidat
     )
 
 
+def _telling(lexical_index: LexicalIndex, terms: Sequence[str]) -> list[str]:
+    """The matched terms that may be offered as reasons (see ``reasons.telling_terms``)."""
+    terms = list(terms)
+    if not terms:
+        return terms
+    return telling_terms(terms, lexical_index.doc_share(terms).tolist(), len(lexical_index))
+
+
 def take_page(
     pool: ScoredPool, limit: int, query: Query, lexical_index: LexicalIndex
 ) -> RankedPage:
     """The first ``limit`` of the pool with their matched terms (reads the lexical index)."""
     ids = [int(i) for i in pool.ids[:limit]]
-    terms = lexical_index.matched_terms(query.tokens, ids) if ids else []
+    terms = [_telling(lexical_index, t) for t in lexical_index.matched_terms(query.tokens, ids)]
     entries = []
     for r, profile_id in enumerate(ids):
         comps = {k: round(float(pool.components[k][r]), 4) for k in _SHOWN if k in pool.components}
@@ -237,7 +245,7 @@ def rank_needs_for_profile(
     for r, j in enumerate(order.tolist()):
         need = needs[int(pool[j])]
         toks = need_token_lists[int(pool[j])]
-        matched = [t for t in dict.fromkeys(toks) if t in profile_terms]
+        matched = _telling(lexical_index, [t for t in dict.fromkeys(toks) if t in profile_terms])
         idf = lexical_index.idf(matched)
         by_idf_order = np.argsort(-idf, kind="stable")
         by_idf = [matched[i] for i in by_idf_order]

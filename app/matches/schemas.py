@@ -13,6 +13,11 @@ class MatchItem(BaseModel):
     score: float
     components: dict[str, float]
     reasons: list[str]
+    degree: int = Field(0, description="匹配度 0–100：综合得分占各项均为最佳时得分的比例")
+    level: str = Field("低", description="匹配度高/中/低")
+    applies: list[str] = Field(
+        default_factory=list, description="计入本项目得分的构成（其余构成不适用）"
+    )
     interested: bool | None = Field(
         default=None, description="本人已对该需求表达意向（仅需求的匹配名单给出）"
     )

@@ -25,6 +25,12 @@ from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.profiles.docs import profile_doc, profile_docs
 from app.profiles.models import Profile
+from matching.fusion import (
+    FusionWeights,
+    applicable_components,
+    default_weights,
+    match_degree,
+)
 from matching.scoring import page_to_matches
 from matching.types import Match, MatchFilters, NeedMatch, Query, RankedPage
 
@@ -37,6 +43,11 @@ __all__ = [
     "search",
     "standings",
 ]
+
+
+# 匹配度 from which a match reads 高 and 中 (below: 低); see docs/matching.md.
+HIGH = 70
+MIDDLE = 45
 
 
 @dataclass(frozen=True)
@@ -57,12 +68,14 @@ def _matches(session: Session, matcher: Matcher, page: RankedPage, places: Place
     )
 
 
-def _people(session: Session, matches: list[Match]) -> list[MatchItem]:
+def _people(
+    session: Session, matches: list[Match], weights: FusionWeights, return_home: bool
+) -> list[MatchItem]:
     """The items of a list of people, each with whether the person has an account (one query)."""
     states = invitations.talent_states(session, [m.profile_id for m in matches])
     items = []
     for m in matches:
-        item = _item(m)
+        item = _item(m, weights, return_home)
         state = states.get(m.profile_id)
         if state is not None:
             item.talent_state = state
@@ -71,16 +84,29 @@ def _people(session: Session, matches: list[Match]) -> list[MatchItem]:
     return items
 
 
-def _item(m: Match | NeedMatch) -> MatchItem:
+def level_of(degree: int) -> str:
+    return "高" if degree >= HIGH else "中" if degree >= MIDDLE else "低"
+
+
+def _item(m: Match | NeedMatch, weights: FusionWeights, return_home: bool) -> MatchItem:
+    degree = match_degree(m.score, weights, return_home)
     common = {
         "rank": m.rank,
         "score": m.score,
         "components": dict(m.components),
         "reasons": list(m.reasons),
+        "degree": degree,
+        "level": level_of(degree),
+        "applies": list(applicable_components(weights, return_home)),
     }
     if isinstance(m, NeedMatch):
         return MatchItem(need_id=m.need_id, **common)
     return MatchItem(profile_id=m.profile_id, **common)
+
+
+def _weights(matcher: Matcher) -> FusionWeights:
+    """The fusion weights the corpus ranks with (its dense model's defaults)."""
+    return default_weights(matcher.corpus.dense.version.name)
 
 
 def _page_for_need(
@@ -112,7 +138,7 @@ def need_matches(
     )
     page = _page_for_need(session, matcher, need, limit, filters)
     matches = _matches(session, matcher, page, places)
-    items = _people(session, matches)
+    items = _people(session, matches, _weights(matcher), need.program == "return_home")
     # One query for the whole page: who on it has said 我有意向 for this need.
     interested = interests.active_profile_ids(
         session, need.id, [i.profile_id for i in items if i.profile_id is not None]
@@ -138,9 +164,10 @@ def profile_matches(
         if docs
         else []
     )
-    return ProfileMatches(
-        profile_id=profile.id, model_version=matcher.model_version, items=[_item(m) for m in found]
-    )
+    weights = _weights(matcher)
+    program = {d.id: d.program for d in docs}
+    items = [_item(m, weights, program.get(m.need_id) == "return_home") for m in found]
+    return ProfileMatches(profile_id=profile.id, model_version=matcher.model_version, items=items)
 
 
 def search(
@@ -158,7 +185,8 @@ def search(
         filters=MatchFilters(exclude_ids=places.full),
     )
     found = _matches(session, matcher, page, places)
-    return SearchResult(model_version=matcher.model_version, items=_people(session, found))
+    items = _people(session, found, _weights(matcher), data.program == "return_home")
+    return SearchResult(model_version=matcher.model_version, items=items)
 
 
 def provenance(

@@ -90,3 +90,37 @@ def test_build_reasons(counties: dict[str, CountyInfo]) -> None:
     assert r2[0] == "语义相近（无共同关键词）"
     assert r2.index("籍贯同属白城市") > 0
     assert "服务名额已满" in r2
+
+
+def test_generic_and_common_terms_are_not_offered_as_reasons() -> None:
+    from matching.reasons import MAX_REASON_SHARE, generic_terms, telling_terms
+
+    assert {"万亩", "品种", "培训班", "乡镇"} <= generic_terms()
+    terms = ["碱巴拉地", "万亩", "水稻", "品种"]
+    shares = [0.01, 0.01, MAX_REASON_SHARE * 2, 0.01]
+    # A large pool: the generic words and the term half the pool holds are left out.
+    assert telling_terms(terms, shares, corpus_size=5000) == ["碱巴拉地"]
+    # In a handful of profiles every share is large: only the generic words go.
+    assert telling_terms(terms, shares, corpus_size=12) == ["碱巴拉地", "水稻"]
+
+
+def test_match_degree_is_a_share_of_the_best_possible_score() -> None:
+    from matching.fusion import FusionWeights, applicable_components, best_score, match_degree
+
+    w = FusionWeights(dense=0.5, lexical=0.5, hometown=0.4, region=0.08, availability=0.0)
+    # Science commissioners: hometown and availability do not count, so they are not shown.
+    assert applicable_components(w, return_home=False) == ("dense", "lexical", "region")
+    assert applicable_components(w, return_home=True) == (
+        "dense",
+        "lexical",
+        "hometown",
+        "region",
+        "availability",
+    )
+    assert best_score(w, return_home=False) == 1.08
+    assert match_degree(1.08, w, return_home=False) == 100
+    assert match_degree(0.54, w, return_home=False) == 50
+    assert match_degree(-0.2, w, return_home=False) == 0
+    assert (
+        match_degree(1.08, w, return_home=True) == 68
+    )  # 1.08 / 1.58: the same score counts for less

@@ -12,6 +12,7 @@ from app.common import Availability, IdPath, NeedStatus, ProfileKind, Program, R
 from app.db import SessionDep
 from app.errors import AppError
 from app.matches import service as matches
+from app.matches.schemas import SearchIn
 from app.needs import service as needs
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate, NeedUpdate
@@ -27,6 +28,8 @@ from app.web.templating import redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormDep = Annotated[FormData, Depends(read_form)]
+# People shown by the off-list search.
+CANDIDATE_LIMIT = 30
 PAGE_SIZE = 20
 NEED_FIELDS = (
     "program",
@@ -244,29 +247,59 @@ def need_matches(
 def candidates(
     request: Request, session: SessionDep, viewer: CountyViewer, need_id: IdPath
 ) -> Response:
-    """检索人才档案，以便推荐名单以外的人选。"""
+    """检索名单外人选：按与关键词（或本需求）的相关程度排序，标出名单名次和对接状态。"""
     need = needs.get_for_write(session, need_id, viewer.actor)
     args = QueryArgs(request)
     q = args.text("text")
     kind = args.choice("kind", ProfileKind)
-    page = args.page()
-    rows, total = profiles.list_profiles(
-        session, actor=viewer.actor, q=q, kind=kind, active=True, page=page, page_size=PAGE_SIZE
-    )
-    return render(
-        request,
-        "needs/candidates.html",
+    window = _window(request)
+    context: dict[str, Any] = {
+        "title": f"检索人选 · {need.title}",
+        "need": needs.to_public(session, need),
+        "rows": [],
+        "form": Form(values=dict(request.query_params)),
+        "filter_errors": args.errors,
+        "choices": choices,
+        "window": window,
+        "searched": q,
+        "unavailable": None,
+    }
+    matcher = matcher_of(request)
+    if matcher is None:
+        context["unavailable"] = MATCHER_MISSING
+        return render(request, "needs/candidates.html", context, status_code=503)
+    if q:
+        # The engine ranks the words the officer typed (meaning as well as characters: 碱巴拉地
+        # finds the saline-soil people), with the need's county and programme signals.
+        found = matches.search(
+            session,
+            matcher,
+            data=SearchIn(text=q, program=need.program, limit=CANDIDATE_LIMIT),
+            county_code=need.county_code,
+        ).items
+    else:
+        # No words: the people just below the match list, best first.
+        found = matches.need_matches(
+            session, matcher, need=need, limit=window + CANDIDATE_LIMIT
+        ).items[window:]
+    ids = [i.profile_id for i in found if i.profile_id is not None]
+    people = {pid: profiles.get(session, pid) for pid in ids}
+    if kind:
+        found = [i for i in found if i.profile_id in people and people[i.profile_id].kind == kind]
+    assert need.id is not None
+    standing = matches.standings(session, matcher, need=need, profile_ids=ids, window=window)
+    live = counts.live_profiles_of_need(session, need.id)
+    context["rows"] = [
         {
-            "title": f"检索人选 · {need.title}",
-            "need": needs.to_public(session, need),
-            "profiles": [profiles.to_public(session, viewer.actor, p) for p in rows],
-            "pager": Pager(page, PAGE_SIZE, total),
-            "form": Form(values=dict(request.query_params)),
-            "filter_errors": args.errors,
-            "choices": choices,
-            "live": counts.live_profiles_of_need(session, need_id),
-        },
-    )
+            "match": item,
+            "profile": profiles.to_public(session, viewer.actor, people[item.profile_id]),
+            "list_rank": standing[item.profile_id].rank if item.profile_id in standing else None,
+            "placement_id": live.get(item.profile_id),
+        }
+        for item in found
+        if item.profile_id in people
+    ]
+    return render(request, "needs/candidates.html", context)
 
 
 def _propose_page(

@@ -13,6 +13,7 @@ from app.counties import service as counties
 from app.db import SessionDep
 from app.matches import service as matches
 from app.needs import service as needs
+from app.needs.models import Need
 from app.placements import counts, queries
 from app.placements.schemas import PlacementFilters
 from app.profiles import service as profiles
@@ -156,6 +157,25 @@ def save_profile(
     return redirect(request, "/me/profile", message)
 
 
+def _need_context(request: Request, session: Session, viewer: Viewer, profile: Profile) -> Any:
+    """The need a county officer came from (``?need_id=``, the match list or the search), with
+    where this person stands for it, so that the page leads back and on to a proposal."""
+    need_id = QueryArgs(request).integer("need_id", 0, 0, 2_147_483_647)
+    if not need_id or viewer.role != Role.county:
+        return None
+    need = session.get(Need, need_id)
+    if need is None or not needs.can_write(viewer.actor, need):
+        return None
+    assert need.id is not None
+    assert profile.id is not None
+    return {
+        "id": need.id,
+        "title": need.title,
+        "open": need.status == "open",
+        "placement_id": counts.live_profiles_of_need(session, need.id).get(profile.id),
+    }
+
+
 def _profile_page(request: Request, session: Session, viewer: Viewer, profile: Profile) -> Response:
     public = profiles.to_public(session, viewer.actor, profile)
     return render(
@@ -165,6 +185,7 @@ def _profile_page(request: Request, session: Session, viewer: Viewer, profile: P
             "title": public.name,
             "profile": public,
             "own": viewer.role == Role.talent and profile.owner_id == viewer.actor.id,
+            "from_need": _need_context(request, session, viewer, profile),
             "hometown": (
                 counties.get(session, public.hometown_county_code)
                 if public.hometown_county_code

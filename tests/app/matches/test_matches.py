@@ -15,16 +15,6 @@ RICE = "从事寒地水稻品种选育与高产栽培，熟悉育秧、插秧和
 ECOM = "做过五年农产品电商运营，擅长直播带货、网店装修和短视频推广。"
 
 
-@pytest.fixture
-def h(db: Session, settings: Any) -> dict[str, dict[str, str]]:
-    return {
-        "admin": auth(make_account(db, "admin"), settings),
-        "tongyu": auth(make_account(db, "county", "220822"), settings),  # 通榆县, 白城市, west
-        "lishu": auth(make_account(db, "county", "220322"), settings),  # 梨树县, 四平市
-        "province": auth(make_account(db, "province"), settings),
-    }
-
-
 def add(client: TestClient, h: dict[str, dict[str, str]], name: str, **kw: Any) -> int:
     body = profile_payload(name=name, contact={"phone": f"139{abs(hash(name)) % 10**8:08d}"}, **kw)
     r = client.post("/api/v1/profiles", json=body, headers=h["admin"])
@@ -70,6 +60,13 @@ def test_the_right_expert_ranks_first_with_reasons(client: TestClient, h: Any) -
     reasons = " ".join(items[0]["reasons"])
     assert "盐碱地" in reasons  # the matched terms are named
     assert "最相关经历" in reasons
+    # 匹配度: 0-100, best first, with its level; only the parts that count for the programme.
+    degrees = [i["degree"] for i in items]
+    assert degrees == sorted(degrees, reverse=True)
+    assert 0 <= degrees[-1] <= degrees[0] <= 100
+    assert items[0]["level"] == ("高" if degrees[0] >= 70 else "中" if degrees[0] >= 45 else "低")
+    assert "hometown" not in items[0]["applies"]  # a science commissioner need
+    assert {"dense", "lexical"} <= set(items[0]["applies"])
 
 
 def test_hometown_ranks_an_equal_person_higher_for_return_home(client: TestClient, h: Any) -> None:
@@ -93,6 +90,8 @@ def test_hometown_ranks_an_equal_person_higher_for_return_home(client: TestClien
     )
     by_id = {i["profile_id"]: i for i in items}
     assert "籍贯为本县" in by_id[local]["reasons"]
+    assert "hometown" in by_id[local]["applies"]  # 三乡工程: the hometown counts
+    assert by_id[local]["degree"] > by_id[far]["degree"]
     assert any("籍贯同属白城市" in r for r in by_id[nearby]["reasons"])
     # For a science commissioner need the hometown is not what ranks people.
     sc = need(
