@@ -215,8 +215,9 @@ def test_bad_requests_name_the_field(client: TestClient, known: dict[str, Any]) 
     )
     assert (r.status_code, r.json()["field"]) == (422, "from")
     assert r.json()["message"] == "起始日期不能晚于截止日期"
-    r = client.get("/api/v1/stats/needs", params={"from": "2027-13-01"}, headers=h)
-    assert (r.status_code, r.json()["field"]) == (422, "from")
+    for bad in ("2027-13-01", "0", "20270101"):  # ISO dates only, as every date filter
+        r = client.get("/api/v1/stats/needs", params={"to": bad}, headers=h)
+        assert (r.status_code, r.json()["field"]) == (422, "to")
     r = client.get("/api/v1/stats/export.xlsx", params={"group_by": "village"}, headers=h)
     assert (r.status_code, r.json()["field"]) == (422, "group_by")
 
