@@ -1,14 +1,15 @@
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
 from app.common import DateQuery, Role
 from app.db import SessionDep
 from app.errors import AppError
-from app.stats import service
-from app.stats.schemas import ConversationStats, Findings, GroupBy, PlacementStats
+from app.stats import export, service
+from app.stats.schemas import ConversationStats, Findings, GroupBy, NeedStats, PlacementStats
 
 router = APIRouter(prefix="/api/v1/stats", tags=["统计与监测"], route_class=GuardedRoute)
 AuditorActor = Annotated[Actor, allow(Role.admin, Role.province)]
@@ -36,6 +37,50 @@ def placement_stats(
     if date_from and date_to and date_from > date_to:
         raise AppError(422, "validation_error", "起始日期不能晚于截止日期", field="from")
     return service.placement_stats(session, group_by=group_by, date_from=date_from, date_to=date_to)
+
+
+def _check_period(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise AppError(422, "validation_error", "起始日期不能晚于截止日期", field="from")
+
+
+@router.get("/needs", response_model=NeedStats)
+def need_stats(
+    session: SessionDep,
+    _actor: AuditorActor,
+    group_by: GroupBy = GroupBy.county,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> NeedStats:
+    """按县、市（州）、区域、项目或月份统计所选期间发布的需求：征集中、已满员、已关闭、从未推荐、已过截止日期。"""
+    _check_period(date_from, date_to)
+    return service.need_stats(session, group_by=group_by, date_from=date_from, date_to=date_to)
+
+
+@router.get(
+    "/export.xlsx",
+    response_class=Response,
+    responses={200: {"content": {export.MEDIA_TYPE: {}}, "description": "Excel 工作簿"}},
+)
+def export_stats(
+    session: SessionDep,
+    _actor: AuditorActor,
+    group_by: GroupBy = GroupBy.county,
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
+) -> Response:
+    """导出统计 Excel：「需求统计」与「对接统计」两张表，按同一分组，中文表头。"""
+    _check_period(date_from, date_to)
+    return Response(
+        export.to_xlsx(
+            service.need_stats(session, group_by=group_by, date_from=date_from, date_to=date_to),
+            service.placement_stats(
+                session, group_by=group_by, date_from=date_from, date_to=date_to
+            ),
+        ),
+        media_type=export.MEDIA_TYPE,
+        headers=export.disposition(date_from, date_to),
+    )
 
 
 @router.get("/findings", response_model=Findings)

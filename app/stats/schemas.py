@@ -12,6 +12,15 @@ class GroupBy(StrEnum):
     month = "month"
 
 
+GROUP_LABELS = {
+    GroupBy.county: "县（市、区）",
+    GroupBy.prefecture: "市（州）",
+    GroupBy.region: "区域",
+    GroupBy.program: "项目类别",
+    GroupBy.month: "月份",
+}
+
+
 class Outcomes(BaseModel):
     reports: int = 0
     service_days: int = 0
@@ -41,6 +50,43 @@ class PlacementStats(BaseModel):
     date_to: date | None
     groups: list[GroupStats]
     totals: GroupStats
+
+
+class NeedGroupStats(BaseModel):
+    """Needs posted in the period, by their status now."""
+
+    key: str
+    label: str
+    posted: int = 0
+    open: int = 0
+    filled: int = 0
+    closed: int = 0
+    open_unproposed: int = 0  # open, and nobody was ever proposed for it
+    overdue: int = 0  # open past its deadline (a Beijing date before today)
+    headcount_open: int = 0  # people the open needs ask for
+    places_held: int = 0  # accepted and active placements on the open needs
+
+
+# The figures of a need group in the order tables show them, with their Chinese headings.
+NEED_FIGURES = {
+    "posted": "发布需求",
+    "open": "征集中",
+    "filled": "已满员",
+    "closed": "已关闭",
+    "open_unproposed": "征集中·从未推荐",
+    "overdue": "征集中·已过截止日期",
+    "headcount_open": "征集中需求人数",
+    "places_held": "已占名额",
+}
+
+
+class NeedStats(BaseModel):
+    group_by: GroupBy
+    date_from: date | None
+    date_to: date | None
+    today: date  # the Beijing date overdue is judged against
+    groups: list[NeedGroupStats]
+    totals: NeedGroupStats
 
 
 class CountyRef(BaseModel):

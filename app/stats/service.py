@@ -7,7 +7,7 @@ from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func
+from sqlalchemy import and_, case, distinct, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,7 @@ from app.placements.models import Placement, ServiceReport
 from app.placements.schemas import DECLINE_REASONS
 from app.profiles.models import Profile
 from app.stats.schemas import (
+    NEED_FIGURES,
     AnswerStats,
     ConversationStats,
     CountyFigures,
@@ -32,6 +33,8 @@ from app.stats.schemas import (
     GroupStats,
     InterestStats,
     InvitationStats,
+    NeedGroupStats,
+    NeedStats,
     OffListPlacement,
     Outcomes,
     OverCapacity,
@@ -154,6 +157,120 @@ def placement_stats(
     )
     return PlacementStats(
         group_by=group_by, date_from=date_from, date_to=date_to, groups=ordered, totals=totals
+    )
+
+
+# --- needs ---------------------------------------------------------------------------------------
+
+
+def _month_groups(session: Session, conditions: list[Any]) -> dict[str, datetime]:
+    """Every Beijing month from the first need of the period to the last, each with the UTC
+    start of the month after it (empty when no need was posted)."""
+    first, last = session.execute(
+        sa_select(func.min(col(Need.created_at)), func.max(col(Need.created_at))).where(*conditions)
+    ).one()
+    if first is None:
+        return {}
+    month = first.astimezone(BEIJING).date().replace(day=1)
+    end = last.astimezone(BEIJING).date().replace(day=1)
+    months: dict[str, datetime] = {}
+    while month <= end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        months[month.strftime("%Y-%m")] = datetime.combine(following, time.min, tzinfo=BEIJING)
+        month = following
+    return months
+
+
+def _need_key(group_by: GroupBy, months: dict[str, datetime]) -> Any:
+    """The SQL expression a need is grouped by. A month is a CASE over the month boundaries:
+    the same SQL on SQLite and PostgreSQL, which share no time-zone-aware date function."""
+    match group_by:
+        case GroupBy.county:
+            return col(Need.county_code)
+        case GroupBy.prefecture:
+            return col(County.prefecture)
+        case GroupBy.region:
+            return col(County.region)
+        case GroupBy.program:
+            return col(Need.program)
+        case GroupBy.month:
+            labels = list(months)
+            whens = [(col(Need.created_at) < before, label) for label, before in months.items()]
+            if not whens:  # no need in the period: nothing to group
+                return col(Need.county_code)
+            return case(*whens, else_=labels[-1])
+
+
+def need_stats(
+    session: Session, *, group_by: GroupBy, date_from: date | None, date_to: date | None
+) -> NeedStats:
+    """Needs posted in the period (Beijing days), by their status now, in the groups and order
+    of the placement statistics, every group present. One query does the counting: each need
+    with its group key and its placements summed per need, then summed per group."""
+    today = utcnow().astimezone(BEIJING).date()
+    conditions = _bounds(date_from, date_to, col(Need.created_at))
+    months = _month_groups(session, conditions) if group_by == GroupBy.month else {}
+    labels = {m: m for m in months} if group_by == GroupBy.month else _all_groups(session, group_by)
+    groups = {k: NeedGroupStats(key=k, label=v) for k, v in labels.items()}
+    totals = NeedGroupStats(key="total", label="合计")
+    placed = (
+        sa_select(
+            col(Placement.need_id).label("need_id"),
+            func.sum(case((col(Placement.status).in_(counts.OPEN_STATUSES), 1), else_=0)).label(
+                "held"
+            ),
+        )
+        .group_by(col(Placement.need_id))
+        .subquery()
+    )
+    # Grouping the outer query by a column of this subquery (not by the CASE itself) keeps
+    # PostgreSQL from seeing the month CASE's bound parameters twice as different expressions.
+    per_need = (
+        sa_select(
+            _need_key(group_by, months).label("key"),
+            col(Need.status).label("status"),
+            col(Need.deadline).label("deadline"),
+            col(Need.headcount).label("headcount"),
+            placed.c.need_id.label("proposed"),
+            func.coalesce(placed.c.held, 0).label("held"),
+        )
+        .select_from(Need)
+        .join(County, col(County.code) == col(Need.county_code))
+        .outerjoin(placed, placed.c.need_id == col(Need.id))
+        .where(*conditions)
+        .subquery()
+    )
+    n = per_need.c
+    is_open = n.status == "open"
+
+    def how_many(*conditions: Any) -> Any:
+        return func.sum(case((and_(*conditions), 1), else_=0))
+
+    rows = session.execute(
+        sa_select(
+            n.key,
+            func.count(),
+            how_many(is_open),
+            how_many(n.status == "filled"),
+            how_many(n.status == "closed"),
+            how_many(is_open, n.proposed.is_(None)),
+            how_many(is_open, n.deadline < today),
+            func.sum(case((is_open, n.headcount), else_=0)),
+            func.sum(case((is_open, n.held), else_=0)),
+        ).group_by(n.key)
+    ).all()
+    for key, *values in rows:
+        group = groups.setdefault(key, NeedGroupStats(key=key, label=key))
+        for name, value in zip(NEED_FIGURES, values, strict=True):
+            setattr(group, name, int(value or 0))
+            setattr(totals, name, getattr(totals, name) + int(value or 0))
+    return NeedStats(
+        group_by=group_by,
+        date_from=date_from,
+        date_to=date_to,
+        today=today,
+        groups=list(groups.values()),
+        totals=totals,
     )
 
 

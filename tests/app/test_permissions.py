@@ -294,6 +294,8 @@ CASES = [
     Case("GET", "/api/v1/stats/placements", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/stats/findings", {"admin": 200, "province": 200}),
     Case("GET", "/api/v1/stats/conversation", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/stats/needs", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/stats/export.xlsx", {"admin": 200, "province": 200}),
     # The profile has an owner already: those allowed to invite get 409.
     Case(
         "POST",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -10,13 +11,23 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import RedirectResponse
 
 from app.audit import service as audit
 from app.common import REGION_LABELS, Region, Role
 from app.counties import service as counties
 from app.db import SessionDep
+from app.stats import export as stats_export
 from app.stats import service as stats
-from app.stats.schemas import CountyFigures, GroupBy, GroupStats, MapFigure
+from app.stats.schemas import (
+    GROUP_LABELS,
+    NEED_FIGURES,
+    CountyFigures,
+    GroupBy,
+    GroupStats,
+    MapFigure,
+    NeedGroupStats,
+)
 from app.web import choices
 from app.web.deps import AuditorViewer, PageRoute
 from app.web.forms import Form, Pager, QueryArgs
@@ -26,19 +37,20 @@ from app.web.templating import BEIJING, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-GROUP_OPTIONS = [
-    ("county", "县（市、区）"),
-    ("prefecture", "市（州）"),
-    ("region", "区域"),
-    ("program", "项目类别"),
-    ("month", "月份"),
-]
-# Stacked segments of a placement bar: (css class, legend, statuses).
-SERIES = [
+GROUP_OPTIONS = [(g.value, GROUP_LABELS[g]) for g in GroupBy]
+# Stacked segments of a bar: (css class, legend, the figures it adds up). A placement bar
+# covers every status, a need bar every need status, so a bar's length is the group's total.
+Series = list[tuple[str, str, tuple[str, ...]]]
+SERIES: Series = [
     ("s-active", "服务中", ("active",)),
     ("s-completed", "已完成", ("completed",)),
     ("s-pending", "待开展（已推荐、已接受）", ("proposed", "accepted")),
     ("s-ended", "未成（婉拒、取消）", ("declined", "cancelled")),
+]
+NEED_SERIES: Series = [
+    ("s-pending", "征集中", ("open",)),
+    ("s-completed", "已满员", ("filled",)),
+    ("s-ended", "已关闭", ("closed",)),
 ]
 EVENTS_PAGE_SIZE = 50
 ENTITY_OPTIONS = [
@@ -66,22 +78,27 @@ class BarRow:
     segments: list[Segment]
 
 
-def bar_rows(groups: list[GroupStats], *, skip_empty: bool = False) -> list[BarRow]:
+def bar_rows(
+    groups: Sequence[GroupStats | NeedGroupStats],
+    *,
+    series: Series = SERIES,
+    skip_empty: bool = False,
+) -> list[BarRow]:
     """Stacked horizontal bars scaled to the largest group (widths in percent)."""
-    top = max((g.total for g in groups), default=0) or 1
+    values = [[sum(getattr(g, f) for f in figures) for _, _, figures in series] for g in groups]
+    top = max((sum(v) for v in values), default=0) or 1
     rows = []
-    for g in groups:
-        if skip_empty and not g.total:
+    for g, parts in zip(groups, values, strict=True):
+        if skip_empty and not sum(parts):
             continue
         x = 0.0
         segments = []
-        for css, legend, statuses in SERIES:
-            value = sum(getattr(g, s) for s in statuses)
+        for (css, legend, _), value in zip(series, parts, strict=True):
             width = 100.0 * value / top
             if value:
                 segments.append(Segment(css, legend, value, round(x, 3), round(width, 3)))
             x += width
-        rows.append(BarRow(g.label, g.total, segments))
+        rows.append(BarRow(g.label, sum(parts), segments))
     return rows
 
 
@@ -102,15 +119,20 @@ def statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> 
             session, group_by=GroupBy.region, date_from=date_from, date_to=date_to
         )
     )
+    needs = stats.need_stats(session, group_by=group_by, date_from=date_from, date_to=date_to)
     groups = result.groups
+    need_groups = needs.groups
     show_all = request.query_params.get("all") == "1"
-    hidden = 0
+    hidden = hidden_needs = 0
     if group_by in (GroupBy.county, GroupBy.prefecture):
         # Busiest first; the many places with nothing yet are one click away.
         groups = sorted(groups, key=lambda g: -g.total)
+        need_groups = sorted(need_groups, key=lambda g: -g.posted)
         if not show_all:
             hidden = sum(1 for g in groups if not g.total)
             groups = [g for g in groups if g.total]
+            hidden_needs = sum(1 for g in need_groups if not g.posted)
+            need_groups = [g for g in need_groups if g.posted]
     return render(
         request,
         "stats/overview.html",
@@ -126,10 +148,36 @@ def statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> 
             "group_bars": bar_rows(groups, skip_empty=True),
             "show_group_chart": group_by != GroupBy.region,
             "series": SERIES,
+            "needs": needs,
+            "need_groups": need_groups,
+            "hidden_needs": hidden_needs,
+            "need_figures": NEED_FIGURES,
+            "need_bars": bar_rows(need_groups, series=NEED_SERIES, skip_empty=True),
+            "need_series": NEED_SERIES,
             "group_options": GROUP_OPTIONS,
             "form": Form(values=dict(request.query_params) | {"group_by": group_by.value}),
             "filter_errors": args.errors,
         },
+    )
+
+
+@router.get("/stats/export")
+def export_statistics(request: Request, session: SessionDep, viewer: AuditorViewer) -> Response:
+    """导出统计 Excel：「需求统计」与「对接统计」两张表，按页面所选的分组与期间。"""
+    args = QueryArgs(request)
+    group_by = args.choice("group_by", GroupBy) or GroupBy.county
+    date_from, date_to = args.day("from"), args.day("to")
+    if date_from and date_to and date_from > date_to:
+        args.errors["from"] = "起始日期不能晚于截止日期"
+    if args.errors:  # the page shows what is wrong with the choice
+        return RedirectResponse(f"/stats?{request.url.query}", status_code=303)
+    return Response(
+        stats_export.to_xlsx(
+            stats.need_stats(session, group_by=group_by, date_from=date_from, date_to=date_to),
+            stats.placement_stats(session, group_by=group_by, date_from=date_from, date_to=date_to),
+        ),
+        media_type=stats_export.MEDIA_TYPE,
+        headers=stats_export.disposition(date_from, date_to),
     )
 
 

@@ -76,6 +76,7 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/me/needs/{need_id}/interest"): {"talent"},
     ("POST", "/me/needs/{need_id}/interest/withdraw"): {"talent"},
     ("GET", "/stats"): AUDITORS,
+    ("GET", "/stats/export"): AUDITORS,
     ("GET", "/stats/findings"): AUDITORS,
     ("GET", "/stats/map"): AUDITORS,
     ("GET", "/stats/counties/{code}"): AUDITORS,
