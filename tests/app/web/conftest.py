@@ -32,6 +32,7 @@ from app.main import create_app
 from app.needs import importing as need_import
 from app.profiles import importing as profile_import
 from tests.app.factories import PASSWORD, make_account
+from tests.app.placements.conftest import placed  # noqa: F401  (the page tests' small world)
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
 CHROMIUM = "/usr/bin/chromium"

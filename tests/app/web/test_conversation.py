@@ -111,6 +111,10 @@ def test_both_sides_learn_of_every_step_through_the_service(
     talent = new_page(site)
     with no_pictures(site):
         register_talent(talent, site)
+    # The talent can look through the open needs before anyone proposes them.
+    talent.goto("/me/needs")
+    expect(talent.get_by_role("heading", level=1)).to_be_visible()
+    snap(talent, site, "talent-needs")
     county = new_page(site)
     login(county, "county")
     # The county officer gives an address for e-mail notices.

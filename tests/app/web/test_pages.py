@@ -167,6 +167,8 @@ PAGES_BY_ROLE = {
     "province": [
         ("/needs", "province-needs"),
         ("/audit/events", "province-audit-events"),
+        ("/stats/map", "province-map"),
+        ("/notifications", "province-notifications"),
     ],
     "admin": [
         ("/admin/accounts", "admin-accounts"),
