@@ -163,7 +163,7 @@ def test_newest_first_and_paginated(client: TestClient, placed: Placed) -> None:
     w = placed
     pid = propose(client, w).json()["id"]
     step(client, w, pid, "cancel", "county", reason="重新安排")
-    propose(client, w)
+    assert propose(client, w, repeat=True).status_code == 201
     first = inbox(client, w, "talent_a", page_size=2)
     assert first["total"] == 3
     assert [n["kind"] for n in first["items"]] == ["placement.proposed", "placement.cancelled"]

@@ -101,7 +101,7 @@ def test_talent_browses_opens_a_need_and_steps_forward(
     assert "玉米秸秆还田出苗不齐" not in page
     # The person's own score for the need, as on 适合我的需求.
     row = page[page.index("碱巴拉地返碱死苗") :]
-    assert re.search(r"\d\.\d{3} <span class=\"muted small\">第 \d+ 名", row)
+    assert re.search(r"\d+ · [高中低] <span class=\"muted small\">第 \d+ 名", row)
     page = talent.get("/me/needs", params={"text": "秸秆", "prefecture": "四平市"}).text
     assert "玉米秸秆还田出苗不齐" in page
     assert "碱巴拉地返碱死苗" not in page
