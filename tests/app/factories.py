@@ -2,9 +2,11 @@
 (hashing costs ~0.1 s; the sign-in tests exercise it for real)."""
 
 import itertools
+import re
 from functools import lru_cache
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.auth.models import Account
@@ -77,3 +79,24 @@ def need_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of a page's forms, as a browser would send it back."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form token"
+    return found.group(1)
+
+
+def page_sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the sign-in page (the session cookie stays on ``client``)."""
+    r = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": form_token(client.get("/login").text),
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "/login" not in str(r.url), "the sign-in was refused"

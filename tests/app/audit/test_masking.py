@@ -1,7 +1,6 @@
 """Contact details in the audit trail: administrators read them in full, auditors masked; the
 stored payload, and so the hash chain, is untouched."""
 
-import re
 from typing import Any
 
 import pytest
@@ -9,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from tests.app.factories import PASSWORD, auth, make_account, profile_payload
+from tests.app.factories import auth, make_account, page_sign_in, profile_payload
 
 PHONE, NEW_PHONE, EMAIL = "13812345678", "13987650001", "wang.lixin@example.cn"
 
@@ -63,14 +62,7 @@ def test_stored_payload_is_unmasked_and_the_chain_verifies(
     assert r.json()["checked"] >= 2
 
 
-def _sign_in(client: TestClient, username: str) -> None:
-    html = client.get("/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token[1]}
-    )
-    assert r.status_code == 200
+_sign_in = page_sign_in
 
 
 def test_audit_page_masks_contacts_for_the_province(client: TestClient, trail: Any) -> None:

@@ -7,18 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from tests.app.factories import PASSWORD, make_account
+from tests.app.factories import make_account, page_sign_in
 from tests.app.matches.test_matches import DEER, ECOM, RICE, SALINE, SALINE_NEED, add, need
-
-
-def sign_in(client: TestClient, username: str) -> None:
-    html = client.get("/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token[1]}
-    )
-    assert r.status_code == 200
 
 
 def test_off_list_search_ranks_by_meaning_and_marks_the_list(
@@ -30,7 +20,7 @@ def test_off_list_search_ranks_by_meaning_and_marks_the_list(
     add(client, h, "陈小电", expertise=ECOM, fields=["电商"])
     nid = need(client, h, **SALINE_NEED)
     make_account(db, "county", "220822", username="tongyu_page")
-    sign_in(client, "tongyu_page")
+    page_sign_in(client, "tongyu_page")
     # Nobody's profile says 碱巴拉地 (the local word): the engine still finds the saline expert.
     html = client.get(f"/needs/{nid}/candidates", params={"text": "碱巴拉地"}).text
     names = re.findall(r'<a href="/profiles/\d+\?need_id=\d+">([^<]+)</a>', html)
@@ -49,7 +39,7 @@ def test_candidate_profile_leads_back_to_the_list_and_on_to_a_proposal(
     nid = need(client, h, **SALINE_NEED)
     make_account(db, "county", "220822", username="tongyu_page2")
     make_account(db, "county", "220322", username="lishu_page")
-    sign_in(client, "tongyu_page2")
+    page_sign_in(client, "tongyu_page2")
     html = client.get(f"/needs/{nid}/matches").text
     assert f'href="/profiles/{saline}?need_id={nid}"' in html
     assert "匹配度" in html
@@ -58,6 +48,6 @@ def test_candidate_profile_leads_back_to_the_list_and_on_to_a_proposal(
     assert f'href="/needs/{nid}/matches">返回匹配名单' in page
     assert f'href="/needs/{nid}/propose?profile_id={saline}">推荐此人' in page
     # Another county's officer gets no such buttons for a need that is not theirs.
-    sign_in(client, "lishu_page")
+    page_sign_in(client, "lishu_page")
     page = client.get(f"/profiles/{saline}", params={"need_id": nid}).text
     assert "推荐此人" not in page

@@ -21,7 +21,13 @@ from app.needs.schemas import NeedCreate
 from app.placements.models import Placement
 from app.profiles import service as profiles
 from app.profiles.schemas import ProfileCreate
-from tests.app.factories import PASSWORD, auth, make_account, need_payload, profile_payload
+from tests.app.factories import (
+    auth,
+    make_account,
+    need_payload,
+    page_sign_in,
+    profile_payload,
+)
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TONGYU, TAONAN, LISHU = "220822", "220881", "220322"  # 白城市 ×2 (west), 四平市 (central)
@@ -306,14 +312,7 @@ def test_workbook_follows_grouping_and_period(client: TestClient, known: dict[st
     assert day in r.headers["content-disposition"]
 
 
-def _sign_in(client: TestClient, username: str) -> None:
-    html = client.get("/login").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token
-    r = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token[1]}
-    )
-    assert r.status_code == 200
+_sign_in = page_sign_in
 
 
 def _needs_section(html: str) -> str:

@@ -14,31 +14,26 @@ from sqlmodel import Session, select
 
 from app.interests.models import Interest
 from app.placements.models import Placement
-from tests.app.factories import PASSWORD, auth, make_account, need_payload, profile_payload
+from tests.app.factories import (
+    auth,
+    form_token,
+    make_account,
+    need_payload,
+    page_sign_in,
+    profile_payload,
+)
 
 COUNTY = "220822"  # 通榆县
 OTHER = "220322"  # 梨树县
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no form token"
-    return found.group(1)
+_token = form_token
 
 
 def sign_in(app: FastAPI, username: str) -> TestClient:
     """A browser of one's own (its own cookies), signed in."""
     client = TestClient(app)
-    r = client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrf_token": _token(client.get("/login").text),
-        },
-    )
-    assert r.status_code == 200, r.text
-    assert r.url.path != "/login"
+    page_sign_in(client, username)
     return client
 
 

@@ -17,28 +17,19 @@ from app.needs.schemas import NeedCreate
 from app.profiles import service as profiles
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate
-from tests.app.factories import PASSWORD, make_account, need_payload, profile_payload
+from tests.app.factories import (
+    form_token,
+    make_account,
+    need_payload,
+    page_sign_in,
+    profile_payload,
+)
 
 NEW_PASSWORD = "Heitudi2027"
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
-def sign_in(c: TestClient, username: str) -> None:
-    r = c.post(
-        "/login",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrf_token": _token(c.get("/login").text),
-        },
-    )
-    assert r.status_code == 200
-    assert "/login" not in str(r.url)
+_token = form_token
+sign_in = page_sign_in
 
 
 def _match_entry(html: str, name: str) -> str:

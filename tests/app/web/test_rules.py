@@ -3,8 +3,6 @@ cookie and form plumbing, without a browser."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -26,7 +24,7 @@ from app.web.pages import (
     talent,
 )
 from app.web.pages.auth import safe_next
-from tests.app.factories import PASSWORD, make_account
+from tests.app.factories import PASSWORD, form_token, make_account
 
 ALL = {"admin", "province", "county", "talent"}
 READERS = {"admin", "province", "county"}
@@ -127,10 +125,7 @@ def test_pages_stay_out_of_the_api_document(client: TestClient) -> None:
     assert not [p for p in paths if not p.startswith("/api/v1/")]
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
+_token = form_token
 
 
 def test_anonymous_visitor_is_sent_to_sign_in_and_other_roles_are_refused(
