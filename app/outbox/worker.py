@@ -31,6 +31,9 @@ log = logging.getLogger("xiangcai.outbox")
 BATCH = 20
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
+# Messages whose body holds a secret (invitation codes): their body is blanked once they are done.
+SECRET_PREFIX = "invitation-"
+SCRUBBED = "（正文含邀请码，发送结束后不再保存）"
 NOT_CONFIGURED = {"email": "未配置邮件服务器（XIANGCAI_SMTP_URL）", "sms": "未配置短信网关"}
 
 
@@ -118,6 +121,14 @@ class OutboxWorker:
                 .where(col(OutboxMessage.id) == message_id)
                 .values(leased_until=None, **values)
             )
+            if values.get("status") in ("sent", "failed", "skipped"):
+                # A message carrying a secret (an invitation code) keeps it no longer than needed.
+                session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == message_id)
+                    .where(col(OutboxMessage.delivery_key).startswith(SECRET_PREFIX))
+                    .values(body=SCRUBBED)
+                )
             session.commit()
 
     def _outgoing(self, message: OutboxMessage) -> Outgoing:

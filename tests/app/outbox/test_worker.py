@@ -181,3 +181,31 @@ def test_two_workers_never_send_the_same_message(
     got = sorted(idem for _payload, idem in gw.received)
     assert got == sorted(keys)  # each exactly once
     assert sum(sent) == 12
+
+
+def test_an_invitation_code_is_not_kept_once_sent(
+    tmp_path: Path, box_engine: Engine, gateway: tuple[Gateway, str]
+) -> None:
+    from app.outbox.worker import SCRUBBED
+
+    gw, gw_url = gateway
+    settings = settings_for(tmp_path, box_engine, sms_webhook_url=gw_url)
+    with Session(box_engine) as session:
+        outbox.queue(
+            session,
+            channel="sms",
+            address="13811112222",
+            subject="乡才通注册邀请",
+            body="您的邀请码为 ABCDE-FGHJK，7 天内有效。",
+            delivery_key="invitation-1-sms",
+        )
+        session.commit()
+    queue(box_engine, 1, "sms")  # an ordinary notice keeps its text
+    assert OutboxWorker(settings, box_engine).drain().sent == 2
+    assert "ABCDE-FGHJK" in gw.received[0][0]["text"]
+    with Session(box_engine) as session:
+        bodies = [
+            m.body for m in session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
+        ]
+    assert bodies[0] == SCRUBBED
+    assert "碱巴拉地" in bodies[1]
