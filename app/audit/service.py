@@ -27,6 +27,7 @@ from app.db import page_of, utcnow
 
 _ADVISORY_LOCK_KEY = 7_200_180_051  # any constant shared by every process of the service
 _QUEUE = "audit_pending"
+_MARKS = "audit_savepoint_marks"
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,26 @@ def _write_pending(session: OrmSession) -> None:
         _append(session, queued)
 
 
+@event.listens_for(OrmSession, "after_transaction_create")
+def _mark_savepoint(session: OrmSession, transaction: Any) -> None:
+    """Remember how many events were queued when a savepoint began."""
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_QUEUE, []))
+
+
 @event.listens_for(OrmSession, "after_soft_rollback")
-def _drop_pending(session: OrmSession, _previous: Any) -> None:
+def _drop_pending(session: OrmSession, previous: Any) -> None:
+    """A rolled-back savepoint takes back only the events queued inside it; a rolled-back
+    transaction takes back all."""
+    marks = session.info.get(_MARKS, {})
+    if previous.nested and id(previous) in marks:
+        queue = session.info.get(_QUEUE)
+        if queue is not None:
+            del queue[marks.pop(id(previous)) :]
+        return
     session.info.pop(_QUEUE, None)
+    session.info.pop(_MARKS, None)
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,22 @@ def test_cli_verify_finds_tampering(databases: Databases, tmp_path: Any) -> None
     assert json.loads(bad.stdout) == {"ok": False, "checked": 1, "first_bad_seq": 2}
     assert "篡改" in bad.stderr or "不符" in bad.stderr
     engine.dispose()
+
+
+def test_a_rolled_back_savepoint_takes_back_only_its_own_events(db: Session) -> None:
+    from app.audit import service as audit_service
+    from app.auth.actor import Actor
+
+    actor = Actor.system("savepoint-test")
+    audit_service.record(db, actor=actor, action="test.kept", entity="test", entity_id=1)
+    nested = db.begin_nested()
+    audit_service.record(db, actor=actor, action="test.undone", entity="test", entity_id=2)
+    nested.rollback()
+    with db.begin_nested():
+        audit_service.record(db, actor=actor, action="test.kept_too", entity="test", entity_id=3)
+    db.commit()
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.actor_username == "savepoint-test")
+    ).all()
+    assert sorted(actions) == ["test.kept", "test.kept_too"]
+    assert audit_service.verify(db).ok
