@@ -86,7 +86,7 @@ class PlanAssignment(SQLModel, table=True):
 
 
 class PlanUnfilled(SQLModel, table=True):
-    """A need the plan leaves with open seats, and why (``matching.allocation.UNFILLED_REASONS``)."""
+    """A need the plan leaves with open seats, and why (``allocation.UNFILLED_REASONS``)."""
 
     __tablename__ = "plan_unfilled"
     __table_args__ = (Index("ix_plan_unfilled_plan_need", "plan_id", "need_id", unique=True),)
