@@ -106,6 +106,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/stats/findings", "监测发现"),
         NavItem("/placements", "全省对接"),
         NavItem("/needs", "全省需求"),
+        NavItem("/plans", "全省统筹"),
         NavItem("/audit", "审计链"),
     ],
     "admin": [
@@ -114,6 +115,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/placements", "对接记录"),
         NavItem("/needs", "需求"),
         NavItem("/stats", "统计"),
+        NavItem("/plans", "全省统筹"),
         NavItem("/audit", "审计链"),
     ],
 }
