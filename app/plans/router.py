@@ -33,7 +33,7 @@ def start(request: Request, session: SessionDep, actor: Actor, data: PlanCreate)
     if not runner.reserve():
         raise conflict("plan_running", "本服务进程正在计算另一个统筹规划，请等待其完成后再发起")
     try:
-        plan = service.create(session, data=data, actor=actor, busy_here=True)
+        plan = service.create(session, data=data, actor=actor)
         session.commit()
     except BaseException:
         session.rollback()

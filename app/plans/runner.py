@@ -49,6 +49,7 @@ class PlanRunner:
         self.matcher_of = matcher_of
         self._lock = threading.Lock()
         self._busy = False
+        self.computing: int | None = None  # the plan the thread works on
         self.thread: threading.Thread | None = None
 
     @property
@@ -66,9 +67,11 @@ class PlanRunner:
     def release(self) -> None:
         with self._lock:
             self._busy = False
+            self.computing = None
 
     def launch(self, plan_id: int, actor: Actor) -> None:
         """Compute the (committed, running) plan in a thread; the slot is freed at its end."""
+        self.computing = plan_id
         self.thread = threading.Thread(
             target=self._work, args=(plan_id, actor), name=f"plan-{plan_id}", daemon=True
         )
@@ -85,7 +88,7 @@ class PlanRunner:
             if service.running(session) is None:
                 return []
             session.commit()
-            failed = service.fail_orphans(session, busy_here=self.busy)
+            failed = service.fail_orphans(session, computing_here=self.computing)
             session.commit()
         if failed:
             log.warning("plans %s were left running by a process that is gone: failed", failed)

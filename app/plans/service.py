@@ -88,10 +88,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _orphaned(plan: Plan, *, busy_here: bool) -> bool:
-    """Whether a running plan has nobody computing it any more."""
+def _orphaned(plan: Plan, *, computing_here: int | None) -> bool:
+    """Whether a running plan has nobody computing it any more (``computing_here``: the plan
+    this process's runner is computing, if any)."""
     if plan.runner == runner_tag():
-        return not busy_here
+        return plan.id != computing_here
     host, _, pid = (plan.runner or "").rpartition(":")
     if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
         return True
@@ -130,21 +131,22 @@ def running(session: Session) -> Plan | None:
     return session.exec(select(Plan).where(Plan.status == PlanStatus.running)).first()
 
 
-def fail_orphans(session: Session, *, busy_here: bool) -> list[int]:
+def fail_orphans(session: Session, *, computing_here: int | None) -> list[int]:
     """Mark failed the running plans whose process is gone (at start-up and before a new one)."""
     failed = []
     for plan in session.exec(select(Plan).where(Plan.status == PlanStatus.running)).all():
-        if _orphaned(plan, busy_here=busy_here):
+        if _orphaned(plan, computing_here=computing_here):
             assert plan.id is not None
             mark_failed(session, plan=plan, message=ORPHANED, actor=Actor.system("plans"))
             failed.append(plan.id)
     return failed
 
 
-def create(session: Session, *, data: PlanCreate, actor: Actor, busy_here: bool) -> Plan:
-    """A new running plan; 409 while another one runs."""
+def create(session: Session, *, data: PlanCreate, actor: Actor) -> Plan:
+    """A new running plan; 409 while another one runs. The caller has reserved this process's
+    runner, so a plan this process left running is an orphan."""
     check_scope(session, data)
-    fail_orphans(session, busy_here=busy_here)
+    fail_orphans(session, computing_here=None)
     other = running(session)
     if other is not None:
         raise conflict(

@@ -252,7 +252,7 @@ def test_parameters_are_checked(
 def test_one_plan_at_a_time_and_a_dead_ones_plan_is_failed(
     client: TestClient, db: Session, world: World
 ) -> None:
-    live = Plan(runner=service.runner_tag(), heartbeat_at=utcnow(), parameters={})
+    live = Plan(runner="elsewhere:4242", heartbeat_at=utcnow(), parameters={})
     db.add(live)
     db.commit()
     r = client.post("/api/v1/plans", json={}, headers=world.h["province"])
@@ -260,7 +260,6 @@ def test_one_plan_at_a_time_and_a_dead_ones_plan_is_failed(
     assert r.json()["code"] == "plan_running"
     assert r.json()["plan_id"] == live.id
     # Its process died on another host: no heartbeat for five minutes.
-    live.runner = "elsewhere:4242"
     live.heartbeat_at = utcnow() - timedelta(minutes=5)
     db.add(live)
     db.commit()
@@ -272,9 +271,16 @@ def test_one_plan_at_a_time_and_a_dead_ones_plan_is_failed(
     gone = Plan(runner=f"{socket.gethostname()}:999999999", heartbeat_at=utcnow(), parameters={})
     db.add(gone)
     db.commit()
-    assert service.fail_orphans(db, busy_here=False) == [gone.id]
+    # So is one this very process left running when nothing runs here any more.
+    mine = Plan(runner=service.runner_tag(), heartbeat_at=utcnow(), parameters={})
+    assert service.fail_orphans(db, computing_here=None) == [gone.id]
+    db.add(mine)
+    db.flush()
+    assert service.fail_orphans(db, computing_here=mine.id) == []
+    assert service.fail_orphans(db, computing_here=None) == [mine.id]
+    db.commit()
     listed = client.get("/api/v1/plans", headers=world.h["province"]).json()
-    assert [p["status"] for p in listed["items"]] == ["failed", "done", "failed"]
+    assert [p["status"] for p in listed["items"]] == ["failed", "failed", "done", "failed"]
     assert listed["items"][0]["status_label"] == "失败"
 
 
@@ -376,7 +382,7 @@ def test_background_runner_computes_and_records_the_plan(
     assert not runner.reserve()
     with Session(own_engine, expire_on_commit=False) as db:
         data = PlanCreate(min_score=ADEQUATE)
-        plan = service.create(db, data=data, actor=SYSTEM, busy_here=True)
+        plan = service.create(db, data=data, actor=SYSTEM)
         db.commit()
     assert plan.id is not None
     runner.launch(plan.id, SYSTEM)
