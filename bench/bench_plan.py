@@ -267,6 +267,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"Run of {m['date']} on {m['cpu']}, {m['memory']}; "
         f"load average at the end {load_avg()} (other work shares this machine). "
         f"`python bench/bench_plan.py --profiles {args.profiles} --needs {args.needs}"
+        f"{f' --employer-limit {args.employer_limit}' if args.employer_limit else ''}"
         f"{' --service' if args.service else ''}`.",
         "",
         "| profiles | open needs (seats) | parameters | candidate pairs (people) "

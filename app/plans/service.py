@@ -226,6 +226,10 @@ def compute(session: Session, matcher: Matcher, data: PlanCreate, *, top_k: int 
     started = time.perf_counter()
     plan = allocation.solve(problem, time_limit_s=SOLVE_SECONDS, workers=1)
     baseline = allocation.greedy(problem)
+    if not plan.optimal and _objective(problem, baseline) > _objective(problem, plan):
+        # CP-SAT stopped at its time limit with a plan worse than first come, first served (at
+        # province scale with a binding employer limit): advise the baseline, and say so.
+        plan = baseline
     solve_seconds = time.perf_counter() - started
     both = allocation.compare(problem, plan, baseline, cands.cand_hometown)
     shortage = allocation.shortage_report(plan.unfilled, cands.need_terms, cands.need_prefecture)
@@ -243,6 +247,13 @@ def compute(session: Session, matcher: Matcher, data: PlanCreate, *, top_k: int 
         solve_seconds=round(solve_seconds, 3),
     )
     return Outcome(cands, plan, baseline, summary, shortage)
+
+
+def _objective(problem: allocation.AllocationProblem, a: Allocation) -> tuple[int, float]:
+    """What the plan maximises, comparable between two allocations: poverty needs covered
+    (when the floor is on), then the total score."""
+    covered = int((problem.need_poverty & (a.need_filled > 0)).sum())
+    return (covered if problem.poverty_floor is not False else 0, a.total_score)
 
 
 def _digest(rows: Sequence[tuple[int, int]]) -> str:

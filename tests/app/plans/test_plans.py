@@ -20,11 +20,13 @@ from sqlmodel import Session, select
 from app.auth.actor import Actor
 from app.config import Settings
 from app.db import utcnow
+from app.matches import service as matches
 from app.matches.matcher import Matcher
 from app.needs import service as needs
 from app.needs.schemas import NeedCreate
 from app.placements.models import Placement
 from app.plans import service
+from app.plans.candidates import Scope, generate
 from app.plans.models import Plan, PlanAssignment
 from app.plans.runner import PlanRunner
 from app.plans.schemas import PlanCreate
@@ -57,14 +59,12 @@ SALINE = "长期从事苏打盐渍土改良研究，擅长脱硫石膏施用、�
 
 
 def _need(db: Session, county: str, title: str, **extra: Any) -> int:
-    body = need_payload(
-        county_code=county,
-        title=title,
-        headcount=1,
-        description="盐碱地返碱严重，玉米水稻出苗差，需要盐碱地改良专家现场指导。",
-        industry="盐碱地治理/水稻种植",
-        **extra,
-    )
+    defaults = {
+        "headcount": 1,
+        "description": "盐碱地返碱严重，玉米水稻出苗差，需要盐碱地改良专家现场指导。",
+        "industry": "盐碱地治理/水稻种植",
+    }
+    body = need_payload(county_code=county, title=title, **(defaults | extra))
     need = needs.create(db, data=NeedCreate(**body), actor=SYSTEM)
     assert need.id is not None
     return need.id
@@ -397,3 +397,24 @@ def test_background_runner_computes_and_records_the_plan(
         assert [(r.need_id, r.profile_id) for r in rows] == [(poor, person)]
         assert first not in {r.need_id for r in rows}
     assert runner.sweep() == []
+
+
+def test_candidates_are_each_needs_match_list(db: Session, world: World, matcher: Matcher) -> None:
+    # More needs than a batch of dense searches needs to take FAISS's matrix-product path.
+    texts = ("电商直播带货", "中医药膳", "合作社会计", "盐碱地水稻")
+    for i in range(22):
+        _need(db, (POOR, RICH)[i % 2], f"{texts[i % 4]}（{i}）", industry="现代农业")
+    db.commit()
+    cands = generate(db, matcher, Scope(), top_k=3)
+    assert len(cands.need_ids) == 24
+    assert cands.need_terms[-1] == ("现代农业",)
+    for row, need_id in enumerate(cands.need_ids.tolist()):
+        listed = matches.need_matches(db, matcher, need=needs.get(db, need_id), limit=3).items
+        mine = cands.cand_need == row
+        assert cands.profile_ids[cands.cand_person[mine]].tolist() == [m.profile_id for m in listed]
+        assert cands.cand_score[mine].tolist() == pytest.approx([m.score for m in listed])
+        assert cands.cand_rank[mine].tolist() == [1, 2, 3]
+    assert cands.person_capacity.tolist() == [1, 1, 1, 1]
+    # The same employer for all four (the factory's affiliation), none of them from 通榆 or 梨树.
+    assert set(cands.person_employer.tolist()) == {0}
+    assert not cands.cand_hometown.any()
