@@ -32,6 +32,8 @@ from app.notifications import reminders
 from app.notifications.router import router as notifications_router
 from app.outbox.worker import OutboxWorker
 from app.placements.router import router as placements_router
+from app.plans.router import router as plans_router
+from app.plans.runner import PlanRunner
 from app.profiles.router import router as profiles_router
 from app.stats.router import router as stats_router
 from app.web.router import router as web_router
@@ -91,6 +93,7 @@ def create_app(
         # Loading the model and the indexes is CPU and disk work: keep it off the event loop.
         if getattr(app.state, "matcher", None) is None:
             app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
+        await run_in_threadpool(app.state.plans.sweep)
         outbox = _start_outbox(settings, engine)
         yield
         if outbox is not None:
@@ -106,6 +109,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.matcher = matcher
+    app.state.plans = PlanRunner(engine, lambda: getattr(app.state, "matcher", None))
     install_error_handlers(app)
     app.add_middleware(Lanes, width=settings.worker_requests)
     idempotency.install(app)
@@ -123,6 +127,7 @@ def create_app(
         interests_router,
         invitations_router,
         imports_router,
+        plans_router,
     )
     for router in (*api_routers, web_router):
         app.include_router(router)

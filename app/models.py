@@ -11,6 +11,7 @@ from app.needs.models import Need
 from app.notifications.models import Notification
 from app.outbox.models import OutboxMessage
 from app.placements.models import Placement, ServiceReport
+from app.plans.models import Plan, PlanAssignment, PlanUnfilled
 from app.profiles.models import Profile, ProfileTag
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "Placement",
+    "Plan",
+    "PlanAssignment",
+    "PlanUnfilled",
     "Profile",
     "ProfileEmbedding",
     "ProfileTag",

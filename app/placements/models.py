@@ -59,6 +59,11 @@ class Placement(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("interest.id", ondelete="SET NULL"), nullable=True),
     )
+    # The plan (省级统筹规划) the proposal follows, if any.
+    plan_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("plan.id", ondelete="SET NULL"), nullable=True),
+    )
     proposed_by_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True),

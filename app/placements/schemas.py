@@ -53,6 +53,9 @@ class PlacementCreate(BaseModel):
     interest_id: DbId | None = Field(
         default=None, description="推荐来自该人选对此需求的意向（我有意向）时填写"
     )
+    plan_id: DbId | None = Field(
+        default=None, description="推荐来自省级统筹规划的建议时填写（规划须已完成且建议了该人选）"
+    )
     repeat: bool = Field(
         default=False,
         description="该人选此前被推荐过此需求（已婉拒、已取消或已完成）时，确认仍要再次推荐",

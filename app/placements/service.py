@@ -29,11 +29,12 @@ from app.placements.schemas import (
     PlacementStatus,
     ReportCreate,
 )
+from app.plans import service as plans
 from app.profiles.models import Profile
 
 AUDITED = (
     "need_id profile_id county_code program status off_list match_rank match_score "
-    "model_version note reason cancel_reason decline_code decline_note interest_id"
+    "model_version note reason cancel_reason decline_code decline_note interest_id plan_id"
 ).split()
 REPORT_AUDITED = (
     "placement_id period service_days trainings problems_solved techniques_promoted "
@@ -103,6 +104,8 @@ def propose(
         interests.for_proposal(
             session, interest_id=data.interest_id, need_id=need.id, profile_id=profile.id
         )
+    if data.plan_id is not None:
+        plans.for_proposal(session, plan_id=data.plan_id, need_id=need.id, profile_id=profile.id)
     previous = queries.previous_for(session, need.id, profile.id)
     if previous is not None and not data.repeat:
         raise conflict(
@@ -142,7 +145,7 @@ def _new_placement(
     window: int,
 ) -> Placement:
     """The proposed placement, with where the person stood on the need's match list; someone
-    not on it needs a reason."""
+    not on it needs a reason (a plan's advice is one)."""
     assert need.id is not None
     assert profile.id is not None
     found = matches.provenance(session, matcher, need=need, profile_id=profile.id, window=window)
@@ -156,11 +159,17 @@ def _new_placement(
         proposed_by_id=actor.id,
         model_version=found.model_version,
         interest_id=data.interest_id,
+        plan_id=data.plan_id,
     )
     if found.rank is not None:
         placement.match_rank = found.rank
         placement.match_score = found.score
         placement.match_components = json.dumps(found.components, sort_keys=True)
+    elif data.plan_id is not None:
+        # The province's plan is the reason: its list then was not the list now.
+        placement.off_list = True
+        placement.reason = data.reason or f"省级统筹规划 #{data.plan_id} 建议"
+        return placement
     elif not data.reason:
         raise AppError(
             422,

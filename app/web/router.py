@@ -15,13 +15,14 @@ from app.web.pages import (
     invitations,
     needs,
     placements,
+    plans,
     talent,
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for pages in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations):
+for pages in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations, plans):
     router.include_router(pages.router)
 
 static = StaticFiles(directory=STATIC_DIR)

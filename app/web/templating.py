@@ -107,6 +107,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/stats/map", "县域地图"),
         NavItem("/placements", "全省对接"),
         NavItem("/needs", "全省需求"),
+        NavItem("/plans", "全省统筹"),
         NavItem("/audit", "审计链"),
     ],
     "admin": [
@@ -115,6 +116,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/placements", "对接记录"),
         NavItem("/needs", "需求"),
         NavItem("/stats", "统计"),
+        NavItem("/plans", "全省统筹"),
         NavItem("/audit", "审计链"),
     ],
 }

@@ -23,9 +23,11 @@ from app.needs.schemas import NeedCreate
 from app.notifications.models import Notification
 from app.placements import service as placements
 from app.placements.schemas import PlacementCreate
+from app.plans.models import Plan
 from app.profiles import service as profiles
 from app.profiles.schemas import ProfileCreate
 from tests.app.factories import PASSWORD, auth, make_account, need_payload, profile_payload
+from tests.app.plans.inline import InlineRunner
 
 ROLES = ["anon", "admin", "province", "county_own", "county_other", "talent_owner", "talent_other"]
 _unique = itertools.count(1)
@@ -40,10 +42,11 @@ class World:
     placement_id: int
     spare_profile_id: int
     notification_id: int  # the talent owner's notice of the proposal
+    plan_id: int  # a finished plan (no advice: applying it proposes nobody)
 
 
 @pytest.fixture
-def world(db: Session, settings: Any, matcher: Matcher) -> World:
+def world(db: Session, settings: Any, matcher: Matcher, app: Any) -> World:
     admin = make_account(db, "admin")
     accounts = {
         "admin": admin,
@@ -78,6 +81,11 @@ def world(db: Session, settings: Any, matcher: Matcher) -> World:
     notice = db.exec(
         select(Notification.id).where(Notification.account_id == accounts["talent_owner"].id)
     ).one()
+    plan = Plan(status="done", parameters={}, summary=None)
+    db.add(plan)
+    db.commit()
+    assert plan.id
+    app.state.plans = InlineRunner(db, matcher)  # plans are computed in the request
     return World(
         headers,
         need.id,
@@ -86,6 +94,7 @@ def world(db: Session, settings: Any, matcher: Matcher) -> World:
         placement.id,
         spare.id,
         notice,
+        plan.id,
     )
 
 
@@ -311,6 +320,12 @@ CASES = [
         },
     ),
     Case("GET", "/api/v1/imports/templates/{kind}.xlsx", {"admin": 200}),
+    # Province-wide plans: the province and admin plan; only admin proposes from one in bulk.
+    Case("POST", "/api/v1/plans", {"admin": 202, "province": 202}, lambda w: {"json": {}}),
+    Case("GET", "/api/v1/plans", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/plans/{plan_id}", {"admin": 200, "province": 200}),
+    Case("GET", "/api/v1/plans/{plan_id}/export.xlsx", {"admin": 200, "province": 200}),
+    Case("POST", "/api/v1/plans/{plan_id}/apply", {"admin": 200}),
 ]
 
 
@@ -323,6 +338,7 @@ def _request(client: TestClient, case: Case, role: str, w: World) -> Any:
         placement_id=w.placement_id,
         notification_id=w.notification_id,
         kind="profiles",
+        plan_id=w.plan_id,
     )
     kwargs = case.body(w) if case.body else {}
     return client.request(case.method, path, headers=w.headers[role], **kwargs)

@@ -19,6 +19,7 @@ from app.needs.schemas import NeedCreate, NeedUpdate
 from app.placements import counts, queries
 from app.placements import service as placements
 from app.placements.schemas import PlacementCreate, PlacementFilters
+from app.plans import service as plans
 from app.profiles import service as profiles
 from app.web import choices
 from app.web.deps import MATCHER_MISSING, CountyViewer, NeedReader, PageRoute, Viewer, matcher_of
@@ -192,6 +193,9 @@ def show_need(
             "need": needs.to_public(session, need),
             "placements": [queries.to_public(session, p) for p in rows],
             "can_write": needs.can_write(viewer.actor, need) and viewer.role == Role.county,
+            # 省级统筹建议: whom the latest plan covering this need suggests
+            "advice": plans.advice_for_need(session, need) if need.status == "open" else None,
+            "live": counts.live_profiles_of_need(session, need_id),
         },
     )
 
@@ -351,6 +355,10 @@ def propose_form(
     interest_id = QueryArgs(request).integer("interest_id", 0, 0, 2_147_483_647)
     if interest_id:
         form.values["interest_id"] = str(interest_id)
+    # From the need's 省级统筹建议: the proposal records the plan it follows.
+    plan_id = QueryArgs(request).integer("plan_id", 0, 0, 2_147_483_647)
+    if plan_id:
+        form.values["plan_id"] = str(plan_id)
     return _propose_page(request, session, viewer, need, profile_id, form)
 
 
@@ -361,7 +369,7 @@ def propose(
     """向人才发出推荐（对接状态：已推荐）。"""
     need = needs.get_for_write(session, need_id, viewer.actor)
     form = Form.read(data, labels=PROPOSE_LABELS)
-    values = non_empty(form.values, ("profile_id", "note", "reason", "interest_id")) | {
+    values = non_empty(form.values, ("profile_id", "note", "reason", "interest_id", "plan_id")) | {
         "need_id": need_id,
         "repeat": bool(form.get("repeat")),
     }

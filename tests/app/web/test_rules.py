@@ -21,6 +21,7 @@ from app.web.pages import (
     invitations,
     needs,
     placements,
+    plans,
     talent,
 )
 from app.web.pages.auth import safe_next
@@ -95,13 +96,30 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/admin/import"): {"admin"},
     ("POST", "/admin/import"): {"admin"},
     ("GET", "/admin/import/templates/{kind}.xlsx"): {"admin"},
+    # 全省统筹: the province and admin plan; only admin proposes from a plan in bulk.
+    ("GET", "/plans"): AUDITORS,
+    ("POST", "/plans"): AUDITORS,
+    ("GET", "/plans/{plan_id}"): AUDITORS,
+    ("GET", "/plans/{plan_id}/export.xlsx"): AUDITORS,
+    ("POST", "/plans/{plan_id}/apply"): {"admin"},
 }
 
 
 def page_routes() -> list[PageRoute]:
     routes = [
         r
-        for m in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations)
+        for m in (
+            auth,
+            needs,
+            placements,
+            talent,
+            audit,
+            admin,
+            inbox,
+            interests,
+            invitations,
+            plans,
+        )
         for r in m.router.routes
     ]
     assert all(isinstance(r, PageRoute) for r in routes)
