@@ -298,6 +298,9 @@ ACTION_LABELS = {
     "interest.withdraw": "撤回意向",
     "invitation.create": "邀请人才注册",
     "invitation.claim": "凭邀请码认领档案",
+    "plan.create": "发起统筹规划",
+    "plan.finish": "统筹规划完成",
+    "plan.fail": "统筹规划失败",
 }
 
 SIGN_IN_ACTIONS = ("auth.login", "auth.login_failed", "auth.login_throttled")

@@ -63,14 +63,6 @@ HEARTBEAT_SECONDS = 10.0
 # A running plan whose process has not said it is alive for this long is taken for dead.
 STALE_AFTER = timedelta(seconds=60)
 ORPHANED = "计算规划的服务进程已重启或退出，规划未完成，请重新发起"
-ACTIONS = {
-    "plan.create": "发起统筹规划",
-    "plan.finish": "统筹规划完成",
-    "plan.fail": "统筹规划失败",
-}
-# The audit pages label actions from one table; the plan's are registered here, with the feature.
-for _action, _label in ACTIONS.items():
-    audit.ACTION_LABELS.setdefault(_action, _label)
 
 
 def runner_tag() -> str:
