@@ -79,6 +79,7 @@ def notify(
 ) -> list[Notification]:
     """One notification per account (once each), and the outbox messages of the channels each
     person chose; flushed, not committed."""
+    accounts = list(accounts)  # read twice below: a generator would be spent after the first
     written: list[Notification] = []
     seen: set[int] = set()
     for account in accounts:
