@@ -45,16 +45,13 @@ def list_notifications(
     )
 
 
-def delivery_of(request: Request) -> list[str]:
-    settings = request.app.state.settings
-    return [c for c, on in (("email", settings.smtp_url), ("sms", settings.sms_webhook_url)) if on]
-
-
 @router.get("/settings", response_model=ChannelSettingsPublic)
 def read_settings(request: Request, session: SessionDep, actor: AnyActor) -> ChannelSettingsPublic:
     """我接收消息的方式（邮件、短信）。"""
     account = get_or_404(session, Account, actor.id, "账号")
-    return service.channel_settings(session, account, delivery_of(request))
+    return service.channel_settings(
+        session, account, service.delivery_channels(request.app.state.settings)
+    )
 
 
 @router.put("/settings", response_model=ChannelSettingsPublic)
@@ -65,7 +62,9 @@ def save_settings(
     account = get_or_404(session, Account, actor.id, "账号")
     service.save_channels(session, account=account, data=data, actor=actor)
     session.commit()
-    return service.channel_settings(session, account, delivery_of(request))
+    return service.channel_settings(
+        session, account, service.delivery_channels(request.app.state.settings)
+    )
 
 
 @router.post("/read-all", response_model=ReadAll)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.audit import service as audit
 from app.auth.actor import Actor
 from app.auth.models import Account
+from app.config import Settings
 from app.db import page_of, utcnow
 from app.errors import not_found
 from app.notifications.models import Notification
@@ -162,6 +163,11 @@ def mark_all_read(session: Session, *, account_id: int) -> int:
 
 
 # --- where people hear of them -----------------------------------------------------------------
+
+
+def delivery_channels(settings: Settings) -> list[str]:
+    """The channels this service instance can send through at all (beside the app)."""
+    return [c for c, on in (("email", settings.smtp_url), ("sms", settings.sms_webhook_url)) if on]
 
 
 def channel_settings(

@@ -197,3 +197,29 @@ def test_a_large_cli_import_brings_the_index_snapshot_up_to_date(
     )
     assert main(["import", "profiles", str(more), "--skip-index"]) == 0
     assert "匹配索引快照已更新" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_seed_demo_loads_a_year_of_placements_once(env: str) -> None:
+    from app.audit.models import AuditEvent
+    from app.placements.models import Placement, ServiceReport
+
+    assert main(["init"]) == 0
+    assert main(["seed-demo"]) == 0
+    engine = make_engine(env)
+    try:
+        with Session(engine) as s:
+            statuses = set(s.exec(select(Placement.status)).all())
+            placements = s.exec(select(func.count()).select_from(Placement)).one()
+            reports = s.exec(select(func.count()).select_from(ServiceReport)).one()
+            events = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    finally:
+        engine.dispose()
+    # Every state of a placement's life, with service reports, so the province's pages show a year.
+    assert statuses == {"proposed", "declined", "accepted", "active", "completed", "cancelled"}
+    assert reports > 0
+    assert main(["audit", "verify"]) == 0
+    # Idempotent: a second run adds nothing.
+    assert main(["seed-demo"]) == 0
+    assert count(env, Placement) == placements
+    assert count(env, AuditEvent) == events

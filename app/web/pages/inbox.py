@@ -149,14 +149,7 @@ def _settings_page(
     request: Request, session: Session, viewer: Viewer, form: Form | None = None, status: int = 200
 ) -> Response:
     account = get_or_404(session, Account, viewer.actor.id, "账号")
-    delivery = [
-        c
-        for c, on in (
-            ("email", request.app.state.settings.smtp_url),
-            ("sms", request.app.state.settings.sms_webhook_url),
-        )
-        if on
-    ]
+    delivery = notifications.delivery_channels(request.app.state.settings)
     current = notifications.channel_settings(session, account, delivery)
     if form is None:
         values: dict[str, Any] = {

@@ -125,6 +125,10 @@ def test_each_landing_page_shows_its_to_do_list(app: FastAPI, db: Session, place
     stats = province.get("/stats").text
     assert "待办事项" in stats
     assert "脱贫县无服务中的人才" in stats  # seven former poverty counties have nobody in service
+    findings = province.get("/stats/findings").text
+    assert "脱贫县" in findings
+    assert "贫困县" not in findings.replace("2018 年国家级贫困县名单", "")
+    assert "曾有服务已经完成、目前无人在岗的县也列在这里" in findings
 
 
 def test_inbox_page_badge_and_settings(app: FastAPI, placed: Placed) -> None:
