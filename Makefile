@@ -41,12 +41,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check app matching tests bench seed migrations
 	$(VENV)/bin/mypy app matching
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its fixtures
+# (databases, the model, the browser sites) are built once per worker.
 test: install postgres lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 # Everything but the slow suites, for quick iterations.
 test-fast: $(STAMP) postgres
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 # Refresh the pictures in docs/screenshots/ (an ordinary test run writes them to a temporary
 # folder instead): the browser tests (pictures from the SQLite run).

@@ -1,10 +1,13 @@
 """Builders for test data. Accounts are inserted directly with one shared, real argon2 hash
 (hashing costs ~0.1 s; the sign-in tests exercise it for real)."""
 
+import asyncio
 import itertools
 import re
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -100,3 +103,14 @@ def page_sign_in(client: TestClient, username: str, password: str = PASSWORD) ->
     )
     assert r.status_code == 200, r.text
     assert "/login" not in str(r.url), "the sign-in was refused"
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a test's coroutine on an event loop of its own, in a thread of its own: the test
+    process's main thread may already run a loop (Playwright's, when the browser tests ran
+    first in the same worker), and asyncio.run refuses to nest."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()

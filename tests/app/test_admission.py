@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.admission import BULK, FREE, ORDINARY, Lanes, lane_of
+from tests.app.factories import run_coroutine as run
 
 
 class Recorder:
@@ -72,7 +73,7 @@ def test_the_ordinary_lane_admits_in_arrival_order_a_few_at_a_time() -> None:
                 await asyncio.sleep(0.001)  # arrive in this order
             return [r.status_code for r in await asyncio.gather(*tasks)]
 
-    assert asyncio.run(go()) == [200] * 8
+    assert run(go) == [200] * 8
     assert inner.most == 2
     assert inner.started == [f"/r{i}" for i in range(8)]
 
@@ -85,7 +86,7 @@ def test_without_lanes_the_same_requests_all_run_at_once() -> None:
         async with client(inner) as c:
             await asyncio.gather(*(c.get(f"/r{i}") for i in range(8)))
 
-    asyncio.run(go())
+    run(go)
     assert inner.most == 8
 
 
@@ -121,7 +122,7 @@ def test_a_slow_sender_holds_no_place() -> None:
         done.append("/slow")
         return done, inner.bodies["/slow"]
 
-    order, body = asyncio.run(go())
+    order, body = run(go)
     assert order == ["/quick 200", "/slow"]
     assert body == b'{"a": 1}'  # the app still reads the whole body, once
 
@@ -134,7 +135,7 @@ def test_a_body_over_the_limit_is_refused_in_chinese_and_never_reaches_the_app()
         async with client(app) as c:
             return await c.post("/api/v1/profiles", content=b"x" * 1001)
 
-    r = asyncio.run(go())
+    r = run(go)
     assert r.status_code == 413
     body = json.loads(r.content)
     assert body["code"] == "body_too_large"
@@ -159,7 +160,7 @@ def test_imports_and_sign_ins_do_not_take_the_ordinary_places() -> None:
             await asyncio.gather(bulk, sign_in)
             return r.status_code
 
-    assert asyncio.run(go()) == 200
+    assert run(go) == 200
     assert inner.bodies["/api/v1/profiles/import"] == b"x" * 5000
 
 

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.auth.passwords import password_problem
 from app.config import Settings
-from tests.app.factories import auth, make_account
+from tests.app.factories import auth, make_account, run_coroutine
 
 
 def _chinese(text: str) -> bool:
@@ -79,7 +79,6 @@ def test_password_change_refuses_guessable_passwords(
 
 def test_password_checks_run_at_a_lower_priority_than_requests() -> None:
     """A burst of failed sign-ins must not take the cores from other users' requests."""
-    import asyncio
     import os
 
     from app.auth import security
@@ -92,7 +91,7 @@ def test_password_checks_run_at_a_lower_priority_than_requests() -> None:
 
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
-    inside = asyncio.run(security.off_the_loop(settings, niceness))
+    inside = run_coroutine(lambda: security.off_the_loop(settings, niceness))
     assert (
         inside == os.getpriority(os.PRIO_PROCESS, 0) + security.PASSWORD_THREAD_NICE or inside == 19
     )
