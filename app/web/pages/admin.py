@@ -221,6 +221,22 @@ def _import_page(
             "what_label": IMPORTS[what].label if what else None,
             "shown_accepted": SHOWN_ACCEPTED,
             "kinds": [(kind.name, kind.label) for kind in IMPORTS.values()],
+            "templates": [
+                (
+                    kind.name,
+                    kind.label,
+                    [
+                        (
+                            c.heading,
+                            workbook.required(kind, c),
+                            c.note + "、".join(c.choices),
+                            "" if c.example is None else str(c.example),
+                        )
+                        for c in kind.template
+                    ],
+                )
+                for kind in IMPORTS.values()
+            ],
             "field_label": field_label,
         },
         status_code=status_code,

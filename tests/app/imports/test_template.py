@@ -96,3 +96,17 @@ def test_unknown_template_is_refused(client: TestClient, admin: dict[str, str]) 
     r = client.get("/api/v1/imports/templates/placements.xlsx", headers=admin)
     assert r.status_code == 422
     assert r.json()["field"] == "kind"
+
+
+def test_the_import_page_previews_each_template(client: TestClient, db: Session) -> None:
+    from tests.app.factories import page_sign_in
+
+    account = make_account(db, "admin")
+    page_sign_in(client, account.username)
+    html = client.get("/admin/import").text
+    assert "人才档案导入模板预览" in html
+    assert "县域需求导入模板预览" in html
+    preview = html[html.index("人才档案导入模板预览") : html.index("县域需求导入模板预览")]
+    assert "<strong>姓名</strong>" in preview
+    assert "必填" in preview
+    assert "选填" in preview
