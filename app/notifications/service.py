@@ -22,6 +22,7 @@ from app.errors import not_found
 from app.notifications.models import Notification
 from app.notifications.schemas import ChannelSettings, ChannelSettingsPublic
 from app.outbox import service as outbox
+from app.outbox.worker import channels_of
 from app.profiles.models import Profile
 
 CHANNEL_FIELDS = ("email", "phone", "notify_email", "notify_sms")
@@ -167,7 +168,7 @@ def mark_all_read(session: Session, *, account_id: int) -> int:
 
 def delivery_channels(settings: Settings) -> list[str]:
     """The channels this service instance can send through at all (beside the app)."""
-    return [c for c, on in (("email", settings.smtp_url), ("sms", settings.sms_webhook_url)) if on]
+    return list(channels_of(settings))
 
 
 def channel_settings(
