@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, func
@@ -57,8 +58,17 @@ def page_of(
     return list(rows), int(total)
 
 
+# Jilin keeps Beijing time: every calendar day a person sees or asks for is a Beijing day.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def beijing_today() -> date:
+    """Today's date in Beijing (it turns at 16:00 UTC)."""
+    return utcnow().astimezone(BEIJING).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,6 +1,5 @@
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
@@ -9,9 +8,8 @@ from app.audit.schemas import AuditEventPublic, VerifyPublic
 from app.auth.actor import Actor
 from app.auth.policy import GuardedRoute, allow
 from app.common import DateTimeQuery, Page, PageQuery, PageSizeQuery, Role, TextQuery
-from app.db import SessionDep
+from app.db import BEIJING, SessionDep
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def as_beijing(value: datetime | None) -> datetime | None:

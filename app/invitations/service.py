@@ -32,7 +32,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, update
 from sqlmodel import Session, col, select
@@ -46,7 +45,7 @@ from app.auth.models import Account
 from app.auth.schemas import AccountCreate
 from app.auth.security import hash_password
 from app.common import Role
-from app.db import begin_read_only, utcnow
+from app.db import BEIJING, begin_read_only, utcnow
 from app.errors import AppError, conflict, forbidden, not_found, too_many
 from app.invitations.models import Invitation
 from app.invitations.schemas import ClaimIn, TalentState
@@ -54,7 +53,6 @@ from app.notifications import service as notifications
 from app.outbox import service as outbox
 from app.profiles.models import Profile
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
 CODE_LENGTH = 10
 VALID_FOR = timedelta(days=7)

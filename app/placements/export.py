@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -19,7 +18,7 @@ from sqlmodel import Session, col
 from app.auth.actor import Actor
 from app.common import KIND_LABELS, PROGRAM_LABELS, REGION_LABELS, ProfileKind, Program, Region
 from app.counties.models import County
-from app.db import utcnow
+from app.db import BEIJING, utcnow
 from app.needs.models import Need
 from app.placements.models import Placement, ServiceReport
 from app.placements.queries import filter_conditions
@@ -57,7 +56,6 @@ HEADERS = [
     "带动就业",
 ]
 _LOCAL = "%Y-%m-%d %H:%M"
-BEIJING = ZoneInfo("Asia/Shanghai")
 # Column widths in the XLSX (characters; a Chinese character counts about two).
 WIDTHS = {
     "需求": 36,

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, distinct, func
 from sqlalchemy import select as sa_select
@@ -13,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.common import PROGRAM_LABELS, REGION_LABELS, Program, Region
 from app.counties.models import County
-from app.db import utcnow
+from app.db import BEIJING, beijing_today, utcnow
 from app.interests.models import Interest
 from app.invitations import service as invitations
 from app.needs.models import Need
@@ -42,7 +41,6 @@ from app.stats.schemas import (
     StaleNeed,
 )
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 STATUSES = ("proposed", "accepted", "declined", "active", "completed", "cancelled")
 OUTCOME_FIELDS = (
     "service_days",
@@ -207,7 +205,7 @@ def need_stats(
     """Needs posted in the period (Beijing days), by their status now, in the groups and order
     of the placement statistics, every group present. One query does the counting: each need
     with its group key and its placements summed per need, then summed per group."""
-    today = utcnow().astimezone(BEIJING).date()
+    today = beijing_today()
     conditions = _bounds(date_from, date_to, col(Need.created_at))
     months = _month_groups(session, conditions) if group_by == GroupBy.month else {}
     labels = {m: m for m in months} if group_by == GroupBy.month else _all_groups(session, group_by)

@@ -7,13 +7,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.audit.service import ACTION_LABELS
+from app.db import BEIJING
 from app.invitations.schemas import TALENT_STATE_LABELS
 from app.web import choices
 from app.web.session import (
@@ -26,7 +26,6 @@ from app.web.session import (
 )
 
 HERE = Path(__file__).resolve().parent
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 # Score components of a match (matching/fusion.py), in the order they are shown.
 COMPONENT_LABELS = {

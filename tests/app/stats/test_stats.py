@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from app.db import utcnow
+from app.db import BEIJING, beijing_today, utcnow
 from app.needs.models import Need
 from app.placements.export import BEIJING
 from app.placements.models import Placement
@@ -194,7 +194,8 @@ def test_date_range(client: TestClient, db: Session, known: Any) -> None:
         .values(created_at=utcnow() - timedelta(days=400))
     )
     db.commit()
-    last_year = (utcnow() - timedelta(days=400)).date().isoformat()
+    # Ranges are Beijing days (the date turns at 16:00 UTC).
+    last_year = (utcnow() - timedelta(days=400)).astimezone(BEIJING).date().isoformat()
     body = client.get(
         "/api/v1/stats/placements",
         headers=h,
@@ -202,7 +203,7 @@ def test_date_range(client: TestClient, db: Session, known: Any) -> None:
     ).json()
     assert body["totals"]["total"] == 1
     body = client.get(
-        "/api/v1/stats/placements", headers=h, params={"from": utcnow().date().isoformat()}
+        "/api/v1/stats/placements", headers=h, params={"from": beijing_today().isoformat()}
     ).json()
     assert body["totals"]["total"] == 5
     bad = client.get(
