@@ -11,7 +11,6 @@ from app.common import DateTimeQuery, Page, PageQuery, PageSizeQuery, Role, Text
 from app.db import BEIJING, SessionDep
 
 
-
 def as_beijing(value: datetime | None) -> datetime | None:
     """A time without an offset is read as Beijing time, which is what users mean."""
     if value is None or value.tzinfo is not None:

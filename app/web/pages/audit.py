@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from app.audit import service as audit
 from app.common import REGION_LABELS, Region, Role
 from app.counties import service as counties
-from app.db import SessionDep
+from app.db import BEIJING, SessionDep
 from app.stats import export as stats_export
 from app.stats import service as stats
 from app.stats.schemas import (
@@ -33,7 +33,7 @@ from app.web.deps import AuditorViewer, PageRoute
 from app.web.forms import Form, Pager, QueryArgs
 from app.web.history import describe_event
 from app.web.pages.inbox import todo_groups
-from app.web.templating import BEIJING, render
+from app.web.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

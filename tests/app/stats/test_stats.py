@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from app.db import BEIJING, beijing_today, utcnow
 from app.needs.models import Need
-from app.placements.export import BEIJING
 from app.placements.models import Placement
 from tests.app.factories import auth, make_account, need_payload, profile_payload
 
