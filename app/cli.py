@@ -249,6 +249,46 @@ def cmd_index_reencode(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index_fill(args: argparse.Namespace) -> int:
+    """Add the quality encoder's vectors (second dense channel) to every open need and active
+    profile that lacks a current one; resumable (each batch is committed)."""
+    import time
+
+    from app.matches import embeddings, quality
+
+    settings = get_settings()
+    spec = quality.quality_spec(settings)
+    if spec is None:
+        print("未配置第二编码器（XIANGCAI_QUALITY_ENCODER），无需补充向量", file=sys.stderr)
+        return 0
+    encoder = embeddings.encoder_for(spec)
+    engine = make_engine(settings.database_url)
+    filler = quality.Filler(
+        engine, encoder, settings.data_dir, batch=settings.quality_fill_batch, share=args.share
+    )
+    if not filler.lock.acquire():
+        print("另一个进程正在补充向量，等待其结束……", file=sys.stderr)
+        filler.lock.acquire(blocking=True)
+    tag = encoder.version.tag
+    with _session() as session:
+        left = quality.pending(session, tag)
+    total = sum(left.values())
+    print(f"模型 {tag}：待补充需求 {left['need']} 条、档案 {left['profile']} 份", file=sys.stderr)
+    started = shown = time.perf_counter()
+    try:
+        while filler.step():
+            if time.perf_counter() - shown >= 10:
+                shown = time.perf_counter()
+                rate = filler.filled / (shown - started)
+                print(f"  {filler.filled}/{total}（{rate:.1f} 条/秒）", file=sys.stderr)
+            if args.limit and filler.filled >= args.limit:
+                break
+    finally:
+        filler.lock.release()
+    print(f"已补充 {filler.filled} 条向量，用时 {time.perf_counter() - started:.1f} 秒")
+    return 0
+
+
 def cmd_index_rebuild(_args: argparse.Namespace) -> int:
     """Rebuild the matching index snapshot from the stored vectors (no encoding)."""
     import shutil
@@ -360,6 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
     idx.add_parser(
         "reencode", help="用当前配置的模型（XIANGCAI_ENCODER）编码尚未编码的档案和需求，分批提交"
     ).set_defaults(func=cmd_index_reencode)
+    fill = idx.add_parser(
+        "fill",
+        help="用第二编码器（XIANGCAI_QUALITY_ENCODER）为缺少向量的需求和档案补充向量，可中断续做",
+    )
+    fill.add_argument(
+        "--share", type=float, default=1.0, help="最多占用一个核心的比例（默认 1，即不休息）"
+    )
+    fill.add_argument("--limit", type=int, default=0, help="补充这么多条后退出（0：全部）")
+    fill.set_defaults(func=cmd_index_fill)
     idx.add_parser(
         "rebuild", help="丢弃索引快照，从数据库中已存的向量重建（不重新编码）"
     ).set_defaults(func=cmd_index_rebuild)

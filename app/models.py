@@ -6,7 +6,12 @@ from app.counties.models import County
 from app.idempotency.models import IdempotencyRecord
 from app.interests.models import Interest
 from app.invitations.models import Invitation
-from app.matches.models import NeedEmbedding, ProfileEmbedding
+from app.matches.models import (
+    NeedEmbedding,
+    NeedQualityVector,
+    ProfileEmbedding,
+    ProfileQualityVector,
+)
 from app.needs.models import Need
 from app.notifications.models import Notification
 from app.outbox.models import OutboxMessage
@@ -24,6 +29,7 @@ __all__ = [
     "Invitation",
     "Need",
     "NeedEmbedding",
+    "NeedQualityVector",
     "Notification",
     "OutboxMessage",
     "Placement",
@@ -32,6 +38,7 @@ __all__ = [
     "PlanUnfilled",
     "Profile",
     "ProfileEmbedding",
+    "ProfileQualityVector",
     "ProfileTag",
     "RateCounter",
     "ServiceReport",

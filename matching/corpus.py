@@ -55,7 +55,33 @@ class ProfileCorpus:
         self.dense = dense
         self.lexical = lexical
         self.table = table
+        # The second dense channel (``use_second``): vectors of a slower, better encoder, added
+        # as a background fill reaches each profile; never saved (the database holds them).
+        self.second: DenseIndex | None = None
         self.lock = threading.RLock()
+
+    def use_second(self, model_version: ModelVersion) -> None:
+        """Start an empty second dense channel for this model (drops one of another model)."""
+        with self.lock:
+            if self.second is None or self.second.version != model_version:
+                self.second = DenseIndex(model_version, exact_threshold=self.dense.exact_threshold)
+
+    def put_second(self, ids: Sequence[int], vectors: npt.ArrayLike) -> int:
+        """Add second-channel vectors (``(len(ids), dim2)``) of profiles the first channel
+        holds (active ones); others are skipped. Returns how many were added."""
+        x = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        with self.lock:
+            if self.second is None:
+                return 0
+            keep = [i for i, pid in enumerate(ids) if pid in self.dense]
+            if keep:
+                self.second.add([ids[i] for i in keep], x[keep])
+            return len(keep)
+
+    def drop_second(self, ids: Sequence[int]) -> None:
+        with self.lock:
+            if self.second is not None and len(ids):
+                self.second.remove(ids)
 
     @property
     def model_version(self) -> ModelVersion:
@@ -125,6 +151,9 @@ class ProfileCorpus:
         active = [i for i, p in enumerate(profiles) if p.active]
         gone = [p.id for p in profiles if not p.active]
         with self.lock:
+            # a changed text makes the second channel's vector stale: the caller puts back
+            # the ones still current (``put_second``)
+            self.drop_second([p.id for p in profiles])
             for p in profiles:
                 self.table.upsert(p)
             if gone:
@@ -141,6 +170,7 @@ class ProfileCorpus:
         with self.lock:
             self.table.remove(profile_id)
             self.dense.remove([profile_id])
+            self.drop_second([profile_id])
             self.lexical.remove(profile_id)
 
     def __len__(self) -> int:
@@ -173,6 +203,7 @@ class ProfileCorpus:
                 counties=counties,
                 weights=weights,
                 filters=filters,
+                second_index=self.second,
             )
             return take_page(pool, limit, query, self.lexical)
 
@@ -188,11 +219,19 @@ class ProfileCorpus:
         counties: Mapping[str, CountyInfo],
         weights: FusionWeights | None = None,
         limit: int = 10,
+        profile_vector2: npt.ArrayLike | None = None,
+        need_vectors2: npt.ArrayLike | None = None,
+        need_present2: npt.ArrayLike | None = None,
     ) -> list[NeedMatch]:
-        """``rank_needs_for_profile`` using this corpus's BM25 statistics."""
+        """``rank_needs_for_profile`` using this corpus's BM25 statistics; the second dense
+        channel counts when the profile and some needs have vectors in it."""
         with self.lock:
             if weights is None:
-                weights = default_weights(self.dense.version.name)
+                weights = self.weights_for(
+                    profile_vector2 is not None
+                    and need_vectors2 is not None
+                    and (need_present2 is None or bool(np.any(need_present2)))
+                )
             return rank_needs_for_profile(
                 profile,
                 profile_vector,
@@ -204,7 +243,16 @@ class ProfileCorpus:
                 counties=counties,
                 weights=weights,
                 limit=limit,
+                profile_vector2=profile_vector2,
+                need_vectors2=need_vectors2,
+                need_present2=need_present2,
             )
+
+    def weights_for(self, two_channels: bool) -> FusionWeights:
+        """The default weights of one dense channel, or of both when ``two_channels`` and a
+        second channel is held."""
+        second = self.second.version.name if two_channels and self.second is not None else None
+        return default_weights(self.dense.version.name, second)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> None:

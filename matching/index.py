@@ -282,6 +282,16 @@ class DenseIndex:
         scores: FloatArray = (self.vectors_for(ids) @ q).astype(np.float32)
         return scores
 
+    def scores_present(
+        self, query: npt.ArrayLike, ids: Sequence[int] | IntArray
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """``scores_for`` and which of ``ids`` the index holds (a second channel filled in the
+        background holds only some)."""
+        q = l2_normalise(query)[0]
+        vecs, present = self._gather(_as_ids(ids))
+        scores: FloatArray = (vecs @ q).astype(np.float32)
+        return scores, present
+
     def search(
         self,
         queries: npt.ArrayLike,

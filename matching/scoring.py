@@ -50,7 +50,17 @@ IntArray = npt.NDArray[np.int64]
 
 DEFAULT_WEIGHTS = FusionWeights()
 # the components a match shows (the fused channels and the raw scores behind them)
-_SHOWN = ("dense", "lexical", "hometown", "region", "availability", "dense_cosine", "bm25")
+_SHOWN = (
+    "dense",
+    "dense2",
+    "lexical",
+    "hometown",
+    "region",
+    "availability",
+    "dense_cosine",
+    "dense2_cosine",
+    "bm25",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +81,23 @@ def score_profile_pool(
     counties: Mapping[str, CountyInfo],
     weights: FusionWeights | None = None,
     filters: MatchFilters = NO_FILTERS,
+    second_index: DenseIndex | None = None,
 ) -> ScoredPool:
-    """Candidates from both channels, filtered, fused and sorted (reads the three structures).
+    """Candidates from every channel, filtered, fused and sorted (reads the structures).
 
-    ``weights``: None means ``default_weights`` of the dense index's model.
+    ``second_index``: the second dense channel (vectors of the quality encoder, filled in the
+    background; it may hold only some profiles), used when the query has a ``vector2``.
+    ``weights``: None means ``default_weights`` of the dense model(s) in use.
     """
+    second = (
+        second_index
+        if second_index is not None and query.vector2 is not None and len(second_index)
+        else None
+    )
     if weights is None:
-        weights = default_weights(dense_index.version.name)
+        weights = default_weights(
+            dense_index.version.name, second.version.name if second is not None else None
+        )
     county_code = query.county_code
     q = l2_normalise(query.vector)
     allowed, excluded = table.filter_ids(filters)
@@ -85,6 +105,11 @@ def score_profile_pool(
     lex = lexical_index.score_query(query.tokens)
     lexical_ids, _ = lex.top(weights.pool, allowed, excluded)
     parts = [dense_ids[0][dense_ids[0] >= 0], lexical_ids]
+    q2 = None
+    if second is not None:
+        q2 = l2_normalise(query.vector2)  # type: ignore[arg-type]
+        _, second_ids = second.search(q2, weights.pool, allowed, excluded)
+        parts.append(second_ids[0][second_ids[0] >= 0])
     if query.program == "return_home" and weights.hometown > 0 and county_code:
         # people from the county itself are candidates even when neither channel's top list
         # holds them (at 1M profiles a county has ~17k natives): their bonus must get a chance
@@ -102,9 +127,20 @@ def score_profile_pool(
     if len(cand) == 0:
         return ScoredPool(cand, np.zeros(0), MappingProxyType({}))
     dense_raw = dense_index.scores_for(q[0], cand)
+    second_raw, second_present = None, None
+    if second is not None and q2 is not None:
+        second_raw, second_present = second.scores_present(q2[0], cand)
     lex_raw = lex.of(cand)
     signals = compute_signals(attrs, county_code, counties, weights.availability_values)
-    total, comps = fuse(dense_raw, lex_raw, signals, weights, query.program == "return_home")
+    total, comps = fuse(
+        dense_raw,
+        lex_raw,
+        signals,
+        weights,
+        query.program == "return_home",
+        second_raw,
+        second_present,
+    )
     order = order_by_score(cand, total)
     return ScoredPool(
         cand[order], total[order], MappingProxyType({k: v[order] for k, v in comps.items()})
@@ -206,6 +242,9 @@ def rank_needs_for_profile(
     counties: Mapping[str, CountyInfo],
     weights: FusionWeights | None = None,
     limit: int = 10,
+    profile_vector2: npt.ArrayLike | None = None,
+    need_vectors2: npt.ArrayLike | None = None,
+    need_present2: npt.ArrayLike | None = None,
 ) -> list[NeedMatch]:
     """The open needs that fit a person, scored with the same pairwise channels as the forward
     direction (need vector . profile vector; BM25 of the need's terms in the profile under the
@@ -214,6 +253,9 @@ def rank_needs_for_profile(
     ``profile_vector``: ``(dim,)`` passage vector; ``need_vectors``: ``(len(needs), dim)`` query
     vectors; ``need_token_lists``: one token list per need. An inactive profile gets no needs.
     ``weights``: pass ``default_weights(model_version.name)``; None means the E5 defaults.
+    ``profile_vector2``/``need_vectors2``/``need_present2``: the second dense channel (rows of
+    needs without a vector there are ignored, ``need_present2`` False), used when
+    ``weights.dense2`` is above 0.
     """
     if not profile.active or not needs:
         return []
@@ -234,10 +276,33 @@ def rank_needs_for_profile(
     top_dense = np.argpartition(-dense_all, k - 1)[:k]
     positive = np.flatnonzero(lex_all > 0)
     top_lexical = positive[np.argsort(-lex_all[positive], kind="stable")[:k]]
-    pool = np.unique(np.concatenate([top_dense, top_lexical]))
+    tops = [top_dense, top_lexical]
+    dense2_all: npt.NDArray[np.float64] | None = None
+    present2 = np.zeros(len(needs), dtype=bool)
+    if weights.dense2 > 0 and profile_vector2 is not None and need_vectors2 is not None:
+        present2 = (
+            np.ones(len(needs), dtype=bool)
+            if need_present2 is None
+            else np.asarray(need_present2, dtype=bool)
+        )
+        dense2_all = np.asarray(
+            l2_normalise(need_vectors2) @ l2_normalise(profile_vector2)[0], dtype=np.float64
+        )
+        held = np.flatnonzero(present2)
+        if len(held):
+            tops.append(held[np.argsort(-dense2_all[held], kind="stable")[:k]])
+    pool = np.unique(np.concatenate(tops))
     signals = _signals_for_needs(profile, [needs[i] for i in pool], counties, weights)
     return_home = np.array([needs[i].program == "return_home" for i in pool], dtype=bool)
-    total, comps = fuse(dense_all[pool], lex_all[pool], signals, weights, return_home)
+    total, comps = fuse(
+        dense_all[pool],
+        lex_all[pool],
+        signals,
+        weights,
+        return_home,
+        dense2_all[pool] if dense2_all is not None else None,
+        present2[pool],
+    )
     need_ids = np.array([needs[i].id for i in pool], dtype=np.int64)
     order = order_by_score(need_ids, total)[:limit]
     profile_terms = set(profile_tokens)

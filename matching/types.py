@@ -120,6 +120,7 @@ class Query:
     """What a ranking is asked for: a need or a free-text search.
 
     ``vector``: ``(dim,)`` query vector; ``tokens``: the query's terms (with synonym expansion);
+    ``vector2``: the same query in the second dense channel, or None;
     ``text``: what the reasons compare profile sentences with. ``county_code``/``program``: whose
     programme signals apply (None for a free-text search without a county).
     """
@@ -129,11 +130,26 @@ class Query:
     tokens: Sequence[str]
     county_code: str | None = None
     program: Program | None = None
+    # the query in the second dense channel (quality encoder), when it has been encoded there
+    vector2: npt.ArrayLike | None = None
 
     @classmethod
-    def for_need(cls, need: NeedDoc, vector: npt.ArrayLike, tokens: Sequence[str]) -> Query:
+    def for_need(
+        cls,
+        need: NeedDoc,
+        vector: npt.ArrayLike,
+        tokens: Sequence[str],
+        vector2: npt.ArrayLike | None = None,
+    ) -> Query:
         """``vector`` from ``need_dense_text(need)`` as a query, ``tokens`` from ``need_tokens``."""
-        return cls(need.title + need.description, vector, tokens, need.county_code, need.program)
+        return cls(
+            need.title + need.description,
+            vector,
+            tokens,
+            need.county_code,
+            need.program,
+            vector2,
+        )
 
 
 @dataclass(frozen=True, slots=True)

