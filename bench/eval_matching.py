@@ -73,6 +73,8 @@ class RunResult:
     quality_tag: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # (dense, dense2, lexical) -> lists of the library ranker with those weights
+    sweeps: dict[tuple[float, float, float], dict[int, list[int]]] = field(default_factory=dict)
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -109,7 +111,22 @@ def _rank_all(client: Any, headers: Any, db_of_need: Mapping[int, int], dev_of_p
     return runs, model_tag, latencies, first
 
 
-def run_encoder(spec: str, workdir: Path, which: str = "dev") -> RunResult:
+def _sweep() -> list[Any]:
+    from matching.fusion import FusionWeights
+
+    out = []
+    for lexical in (0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        for to_second in (0.0, 0.25, 0.5, 0.6, 2 / 3, 0.75, 0.85, 1.0):
+            dense_share = 1.0 - lexical
+            d2 = round(dense_share * to_second, 4)
+            out.append(FusionWeights(dense=round(dense_share - d2, 4), dense2=d2, lexical=lexical))
+    return out
+
+
+SWEEP: list[Any] = []
+
+
+def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = False) -> RunResult:
     """Build a database, start the app, import, create needs, rank; read back what was stored."""
     from fastapi.testclient import TestClient
     from sqlmodel import Session, col, select
@@ -142,6 +159,9 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev") -> RunResult:
     )
     timings: dict[str, float] = {}
     notes: list[str] = []
+    sweeps: dict[tuple[float, float, float], dict[int, list[int]]] = {}
+    if sweep and not SWEEP:
+        SWEEP.extend(_sweep())
 
     t = time.perf_counter()
     engine = fresh_database(url)
@@ -285,6 +305,28 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev") -> RunResult:
             s2 = pvecs @ by_need[db_nid]
             order = np.lexsort((qid, -s2))[:K]
             quality_runs[dev_nid] = [dev_of_profile[int(qid[i])] for i in order]
+        # The same ranker with the second channel held, checked against the service's lists,
+        # then with other splits of the weights (--sweep).
+        corpus.use_second(matcher.quality.version)
+        corpus.put_second(pids, pvecs)
+        two_lists: dict[int, list[int]] = {}
+        for weights in [None, *SWEEP] if sweep else [None]:
+            runs: dict[int, list[int]] = {}
+            for dev_nid, db_nid in db_of_need.items():
+                query = Query.for_need(
+                    need_docs[db_nid], need_vec[db_nid], need_tok[db_nid], by_need[db_nid]
+                )
+                got = corpus.search(query, counties=counties, limit=K, weights=weights)
+                runs[dev_nid] = [dev_of_profile[i] for i in got.ids]
+            if weights is None:
+                two_lists = runs
+            else:
+                sweeps[(weights.dense, weights.dense2, weights.lexical)] = runs
+        same = sum(two_lists[n] == service_runs[n] for n in service_runs)
+        notes.append(
+            f"service lists (two channels) identical to the library's ranker on stored data: "
+            f"{same}/{len(service_runs)}"
+        )
     engine.dispose()
     shutil.rmtree(run_dir, ignore_errors=True)
     timings["profiles"] = len(docs)
@@ -300,6 +342,7 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev") -> RunResult:
         quality_tag,
         timings,
         notes,
+        sweeps,
     )
 
 
@@ -389,6 +432,17 @@ def tables(results: list[RunResult], which: str = "dev") -> str:
         )
     if len(results) > 1 and any(r.bm25_alone != first.bm25_alone for r in results):
         out.append("\n(BM25 runs differ between the encoders' databases: see notes.)")
+    for r in results:
+        if not r.sweeps:
+            continue
+        out.append(f"\nFusion weights with two channels ({r.encoder}; library ranker, nDCG@10):\n")
+        out.append("| dense (fast) | dense2 (E5) | lexical | all | 科技特派员 | 三乡工程 |")
+        out.append("|---|---|---|---|---|---|")
+        for (d1, d2, lx), runs in sorted(r.sweeps.items(), key=lambda kv: (kv[0][2], kv[0][1])):
+            a = scores(runs, qrels_as_is).ndcg10
+            sc = scores(runs, subset(qrels_as_is, None, rh)).ndcg10
+            rh_ = scores(runs, subset(qrels_as_is, rh, set())).ndcg10 if rh else float("nan")
+            out.append(f"| {d1:.3f} | {d2:.3f} | {lx:.2f} | {a:.3f} | {sc:.3f} | {rh_:.3f} |")
     out.append("\nTimings (TestClient, in one process; SQLite):\n")
     out.append(
         "| encoder | start-up on an empty database s (model; jieba once a process) | "
@@ -428,6 +482,9 @@ def main() -> None:
         default="dev,dev2",
         help="dev (tuned on) and/or dev2 (problem-style needs, never tuned on), comma-separated",
     )
+    ap.add_argument(
+        "--sweep", action="store_true", help="also rank with a grid of fusion weights (tuning)"
+    )
     ap.add_argument("--workdir", default="/tmp", help="where the throwaway databases go")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = ap.parse_args()
@@ -443,7 +500,7 @@ def main() -> None:
             wait_for_others()
             print(f"[{which} {spec}] load {load_avg()}", flush=True)
             probe = OthersCpu()
-            results.append(run_encoder(spec, Path(args.workdir), which))
+            results.append(run_encoder(spec, Path(args.workdir), which, args.sweep))
             results[-1].timings["others_cores"] = probe.cores()
         bodies.append(f"#### Set `{which}`\n\n" + tables(results, which))
     total = time.perf_counter() - t0
