@@ -159,6 +159,12 @@ def _subset(attrs: CandidateAttributes, keep: npt.NDArray[np.bool_]) -> Candidat
     )
 
 
+def _semantic(components: Mapping[str, float]) -> float:
+    """How close in meaning, for the reasons: the second dense channel's value where it
+    counted (the better encoder), else the first's."""
+    return float(components.get("dense2", components.get("dense", 0.0)))
+
+
 def _telling(lexical_index: LexicalIndex, terms: Sequence[str]) -> list[str]:
     """The matched terms that may be offered as reasons (see ``reasons.telling_terms``)."""
     terms = list(terms)
@@ -215,7 +221,7 @@ def page_to_matches(
                 matched_terms=entry.matched_terms,
                 term_weights=entry.term_weights,
                 need_text=query.text,
-                dense_strength=entry.components.get("dense", 0.0),
+                dense_strength=_semantic(entry.components),
                 remaining_capacity=left.get(entry.profile_id),
             )
         out.append(
@@ -323,7 +329,7 @@ def rank_needs_for_profile(
             matched_terms=by_idf,
             term_weights=idf[by_idf_order].tolist(),
             need_text=need.title + need.description,
-            dense_strength=comp.get("dense", 0.0),
+            dense_strength=_semantic(comp),
         )
         out.append(
             NeedMatch(
