@@ -18,7 +18,7 @@ from app.auth.models import Account
 from app.auth.schemas import AccountCreate
 from app.config import PROJECT_ROOT, get_settings
 from app.counties import service as counties
-from app.db import make_engine
+from app.db import begin_read_only, make_engine
 from app.errors import AppError, translate_errors
 from app.imports.parsing import Limits
 from app.imports.schemas import ImportReport
@@ -271,6 +271,7 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
         filler.lock.acquire(blocking=True)
     tag = encoder.version.tag
     with _session() as session:
+        begin_read_only(session)
         left = quality.pending(session, tag)
     total = sum(left.values())
     print(f"模型 {tag}：待补充需求 {left['need']} 条、档案 {left['profile']} 份", file=sys.stderr)

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
 from app.config import Settings
-from app.db import utcnow
+from app.db import begin_read_only, utcnow
 from app.matches import embeddings, quality
 from app.matches.embeddings import NEEDS, PROFILES, Kind, Stamp
 from app.matches.loader import build_corpus, chunks, load_counties
@@ -389,6 +389,13 @@ class Matcher:
         """
         if self.quality is None:
             return 0
+        try:
+            return self._pull(session, page)
+        finally:
+            session.rollback()  # never leave the caller inside a read-only transaction
+
+    def _pull(self, session: Session, page: int) -> int:
+        assert self.quality is not None
         count = 0
         if self._pulled_at is None:
             started = utcnow()
@@ -397,6 +404,7 @@ class Matcher:
                 while True:
                     with self._sync_lock:
                         session.rollback()
+                        begin_read_only(session)
                         count += self._read_second(session, owner, None, after_id=after, limit=page)
                         after = self._last_read
                     if after is None:
@@ -407,6 +415,7 @@ class Matcher:
         since = self._pulled_at - POLL_OVERLAP
         with self._sync_lock:
             session.rollback()
+            begin_read_only(session)
             count += self._second_needs(session, None, since)
             count += self._second_profiles(session, None, since)
         return count

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.config import Settings
-from app.db import utcnow
+from app.db import begin_read_only, utcnow
 from app.matches import embeddings
 from app.matches.models import (
     NeedEmbedding,
@@ -165,6 +165,7 @@ def fill_batch(engine: Engine, encoder: Encoder, owner: Owner, ids: Sequence[int
     each row with the digest of the text it was made from.
     """
     with Session(engine) as session:
+        begin_read_only(session)  # no SQLite write lock for a read
         docs = owner.docs(session, ids)
     found = [docs[i] for i in ids if i in docs]  # a row deleted meanwhile is skipped
     if not found:
@@ -216,6 +217,7 @@ def fill_once(engine: Engine, encoder: Encoder, batch: int) -> int:
     tag = encoder.version.tag
     for owner in OWNERS:
         with Session(engine) as session:
+            begin_read_only(session)
             ids = stale_ids(session, owner, tag, batch)
         if ids:
             stored = fill_batch(engine, encoder, owner, ids)

