@@ -251,7 +251,11 @@ def cmd_index_reencode(_args: argparse.Namespace) -> int:
 
 def cmd_index_fill(args: argparse.Namespace) -> int:
     """Add the quality encoder's vectors (second dense channel) to every open need and active
-    profile that lacks a current one; resumable (each batch is committed)."""
+    profile that lacks a current one; resumable (each batch is committed). ``--follow``: keep
+    filling new and edited rows until stopped (what the service runs as its child)."""
+    import logging
+    import os
+    import signal
     import time
 
     from app.matches import embeddings, quality
@@ -261,11 +265,18 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
     if spec is None:
         print("未配置第二编码器（XIANGCAI_QUALITY_ENCODER），无需补充向量", file=sys.stderr)
         return 0
+    if args.nice:
+        os.nice(args.nice)
     encoder = embeddings.encoder_for(spec)
     engine = make_engine(settings.database_url)
     filler = quality.Filler(
         engine, encoder, settings.data_dir, batch=settings.quality_fill_batch, share=args.share
     )
+    signal.signal(signal.SIGTERM, lambda *_: filler.request_stop())
+    if args.follow:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     [%(name)s] %(message)s")
+        filler.run()
+        return 0
     if not filler.lock.acquire():
         print("另一个进程正在补充向量，等待其结束……", file=sys.stderr)
         filler.lock.acquire(blocking=True)
@@ -409,6 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--share", type=float, default=1.0, help="最多占用一个核心的比例（默认 1，即不休息）"
     )
     fill.add_argument("--limit", type=int, default=0, help="补充这么多条后退出（0：全部）")
+    fill.add_argument(
+        "--follow", action="store_true", help="补完后继续等待新增和修改的记录，直到被停止"
+    )
+    fill.add_argument("--nice", type=int, default=0, help="降低本进程的 CPU 优先级（0–19）")
     fill.set_defaults(func=cmd_index_fill)
     idx.add_parser(
         "rebuild", help="丢弃索引快照，从数据库中已存的向量重建（不重新编码）"

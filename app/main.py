@@ -26,7 +26,7 @@ from app.imports.router import router as imports_router
 from app.interests.router import router as interests_router
 from app.invitations.router import router as invitations_router
 from app.matches.matcher import Matcher
-from app.matches.quality import Filler
+from app.matches.quality import FillProcess
 from app.matches.router import router as matches_router
 from app.needs.router import router as needs_router
 from app.notifications import reminders
@@ -79,20 +79,14 @@ def _start_outbox(settings: Settings, engine: Engine) -> OutboxWorker | None:
     return worker
 
 
-def _start_fill(settings: Settings, engine: Engine, matcher: Matcher) -> Filler | None:
-    """The background fill of the second dense channel (one process per data directory
-    fills at a time: ``quality.FillLock``)."""
-    if not settings.quality_fill_in_process or matcher.quality is None:
+def _start_fill(settings: Settings, matcher: Matcher) -> FillProcess | None:
+    """The background fill of the second dense channel, as a low-priority child process (one
+    per worker; one fills at a time: ``quality.FillLock``)."""
+    if not settings.quality_fill_in_service or matcher.quality is None:
         return None
-    filler = Filler(
-        engine,
-        matcher.quality,
-        settings.data_dir,
-        batch=settings.quality_fill_batch,
-        share=settings.quality_fill_share,
-    )
-    filler.start()
-    return filler
+    fill = FillProcess(settings)
+    fill.start()
+    return fill
 
 
 def create_app(
@@ -112,7 +106,7 @@ def create_app(
             app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
         await run_in_threadpool(app.state.plans.sweep)
         outbox = _start_outbox(settings, engine)
-        filler = _start_fill(settings, engine, app.state.matcher)
+        filler = _start_fill(settings, app.state.matcher)
         yield
         if outbox is not None:
             await run_in_threadpool(outbox.stop)

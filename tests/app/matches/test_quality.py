@@ -56,7 +56,7 @@ def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path) 
         env="test",
         data_dir=tmp_path,
         database_url=str(engine.url),
-        quality_fill_in_process=False,
+        quality_fill_in_service=False,
         quality_poll_seconds=0,
         quality_fill_batch=4,
     )
@@ -361,3 +361,23 @@ def test_a_row_edited_while_it_is_encoded_is_encoded_again(world: Any) -> None:
     assert held is not None
     fresh = encoder.encode_passages([edited_text])[0]
     assert float(held @ fresh) > 0.9
+
+
+def test_the_service_fills_in_a_low_priority_child_that_stops_with_it(world: Any) -> None:
+    engine, settings, _ = world
+    fill = quality.FillProcess(settings)
+    fill.start()
+    try:
+        assert fill.proc is not None
+        deadline = time.monotonic() + 90
+        while _count(engine, ProfileQualityVector) < len(EXPERTISE):
+            assert time.monotonic() < deadline, "the child did not fill"
+            assert fill.proc.poll() is None, "the child died"
+            time.sleep(0.1)
+        # it runs at the lowest priority, and keeps following (still alive when all is done)
+        assert os.getpriority(os.PRIO_PROCESS, fill.proc.pid) == settings.quality_fill_nice
+        assert fill.proc.poll() is None
+    finally:
+        fill.stop()
+    assert fill.proc.returncode == 0  # SIGTERM ends it cleanly
+    assert _count(engine, NeedQualityVector) == 1
