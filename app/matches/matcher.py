@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +53,7 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
 from matching.index import DenseIndex
+from matching.problems import ProblemMap, default_map
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
 log = logging.getLogger("xiangcai.matching")
@@ -103,6 +105,8 @@ class Matcher:
         self.rebuild_thread: threading.Thread | None = None
         # The second dense channel (``use_quality``): its encoder, and how far its rows are read.
         self.quality: Encoder | None = None
+        # The problem -> technique map read into every need's query terms (None: off).
+        self.problems: ProblemMap | None = None
         self._pulled_at: datetime | None = None
         self._last_read: int | None = None
         self._poll_stop = threading.Event()
@@ -170,6 +174,8 @@ class Matcher:
                 index_root=root,
             )
             matcher.open_needs = OpenNeeds.load(session, matcher.need_vector)
+            if settings.problem_expansion:
+                matcher.problems = default_map()
             spec = quality.quality_spec(settings)
             if spec is not None:
                 matcher.use_quality(embeddings.encoder_for(spec))
@@ -440,6 +446,15 @@ class Matcher:
         if self._poller is not None:
             self._poller.join(10)
 
+    def problem_tokens(self, doc: NeedDoc) -> list[str]:
+        """The index terms of the techniques and disciplines answering the problems the need
+        describes (``matching.problems``); none when the map is off."""
+        if self.problems is None:
+            return []
+        return list(
+            _problem_tokens(self.problems, doc.title + "\n" + doc.industry + "\n" + doc.description)
+        )
+
     def second_query_for_need(self, session: Session, doc: NeedDoc) -> FloatArray | None:
         """A need's vector in the second channel when a current one exists, else None."""
         if self.quality is None:
@@ -496,6 +511,12 @@ class Matcher:
                 self.index_root, self.corpus, seq=seq, seq_hash=self.applied_hash, stamp=self.stamp
             )
             self._saved_seq = seq
+
+
+@lru_cache(maxsize=8192)
+def _problem_tokens(problems: ProblemMap, text: str) -> tuple[str, ...]:
+    terms = problems.terms(text)
+    return tuple(embeddings.tokenizer().tokenize(" ".join(terms))) if terms else ()
 
 
 def _with_stored(

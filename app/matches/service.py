@@ -116,6 +116,7 @@ def _page_for_need(
     up to date (``sync``)."""
     doc = need_doc(need)
     vector, tokens = matcher.query_for_need(session, doc)
+    tokens = tokens + matcher.problem_tokens(doc)
     vector2 = matcher.second_query_for_need(session, doc)
     weights = _weights(matcher, vector2 is not None)
     page = matcher.corpus.search(
@@ -174,7 +175,7 @@ def profile_matches(
             tokens,
             held.docs,
             held.vectors,
-            held.tokens,
+            [t + matcher.problem_tokens(d) for d, t in zip(held.docs, held.tokens, strict=True)],
             counties=matcher.counties,
             weights=weights,
             limit=limit,

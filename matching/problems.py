@@ -1,0 +1,98 @@
+"""Problem-to-technique understanding for needs written as a symptom or a business problem.
+
+A county writes "玉米苗发黄长不起来"; the right expert's profile says "测土配方施肥、缺锌诊断".
+``resources/problems.tsv`` is a maintained, reviewable map of Jilin's industries to their
+everyday problems and the techniques and disciplines that answer them::
+
+    industry  industry_words  problem  phrases  techniques  disciplines
+
+A problem is recognised in a need when one of its phrases occurs in the need's text and, unless
+its industry words are ``*``, one of those words does too (so that 发黄 of a maize field does not
+call a ginseng expert). Its techniques and disciplines then join the need's query terms (the
+lexical channel) and name the link in the reasons. Nothing is stored: the terms are read from
+the resource when a need is ranked, so an edit of the file applies at the next start without
+re-encoding anything.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+RESOURCE = "problems.tsv"
+_RESOURCES = Path(__file__).resolve().parent / "resources"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    industry: str
+    industry_words: tuple[str, ...]  # empty: any industry
+    name: str
+    phrases: tuple[str, ...]
+    techniques: tuple[str, ...]
+    disciplines: tuple[str, ...]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.techniques + self.disciplines
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def load_problems(text: str | None = None) -> tuple[Problem, ...]:
+    """The rows of the resource (``text``: the file's content, for tests)."""
+    if text is None:
+        text = (_RESOURCES / RESOURCE).read_text(encoding="utf-8")
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        if len(cols) != 6:
+            raise ValueError(f"{RESOURCE}: six tab-separated columns expected: {line!r}")
+        industry, words, name, phrases, techniques, disciplines = cols
+        out.append(
+            Problem(
+                industry,
+                () if words == "*" else tuple(_norm(w) for w in words.split()),
+                name,
+                tuple(_norm(p) for p in phrases.split()),
+                tuple(techniques.split()),
+                tuple(disciplines.split()),
+            )
+        )
+    return tuple(out)
+
+
+class ProblemMap:
+    """Finds the problems a text describes."""
+
+    def __init__(self, problems: tuple[Problem, ...] | None = None) -> None:
+        self.problems = load_problems() if problems is None else problems
+
+    def find(self, text: str) -> list[tuple[Problem, str]]:
+        """The problems ``text`` describes, each with the phrase that showed it, in the file's
+        order."""
+        norm = _norm(text)
+        hits = []
+        for p in self.problems:
+            phrase = next((ph for ph in p.phrases if ph in norm), None)
+            if phrase is None:
+                continue
+            if p.industry_words and not any(w in norm for w in p.industry_words):
+                continue
+            hits.append((p, phrase))
+        return hits
+
+    def terms(self, text: str) -> list[str]:
+        """The techniques and disciplines of every problem found, once each, in order."""
+        return list(dict.fromkeys(t for p, _ in self.find(text) for t in p.terms))
+
+
+@lru_cache(maxsize=1)
+def default_map() -> ProblemMap:
+    return ProblemMap()
