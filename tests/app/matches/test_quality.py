@@ -59,6 +59,8 @@ def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path) 
         quality_fill_in_service=False,
         quality_poll_seconds=0,
         quality_fill_batch=4,
+        # the tests of this file are about the second channel; the problem map has its own
+        problem_expansion=False,
     )
     with Session(engine) as db:
         for i, text in enumerate(EXPERTISE):
@@ -381,3 +383,22 @@ def test_the_service_fills_in_a_low_priority_child_that_stops_with_it(world: Any
         fill.stop()
     assert fill.proc.returncode == 0  # SIGTERM ends it cleanly
     assert _count(engine, NeedQualityVector) == 1
+
+
+def test_the_problem_map_reads_a_symptom_as_a_technique(world: Any) -> None:
+    engine, settings, need_id = world
+    plain = Matcher.start(settings, engine)
+    with_map = Matcher.start(settings.model_copy(update={"problem_expansion": True}), engine)
+    with Session(engine) as db:
+        need = db.get(Need, need_id)
+        assert need is not None
+        off = need_matches(db, plain, need=need, limit=10)
+        on = need_matches(db, with_map, need=need, limit=10)
+        led_off = db.get(Profile, off.items[0].profile_id)
+        led_on = db.get(Profile, on.items[0].profile_id)
+    # one channel both times: "叶子发黄" of a maize field is read as 测土配方施肥/缺锌
+    assert led_off is not None
+    assert "育种" in led_off.expertise
+    assert led_on is not None
+    assert "测土配方" in led_on.expertise
+    assert any("测土配方施肥" in r or "缺锌" in r for r in on.items[0].reasons)
