@@ -25,6 +25,7 @@ __all__ = [
     "live_profiles_of_need",
     "open_count_of_need",
     "open_count_of_profile",
+    "open_counts_by_need",
     "open_counts_by_profile",
     "over_capacity",
     "seen_by_county",
@@ -43,6 +44,17 @@ def open_counts_by_profile(
     if profile_ids is not None:
         query = query.where(col(Placement.profile_id).in_(list(profile_ids)))
     return {int(pid): int(n) for pid, n in session.exec(query).all()}
+
+
+def open_counts_by_need(session: Session) -> dict[int, int]:
+    """Need id -> accepted + active placements (the places that count against headcount;
+    needs with none are absent)."""
+    rows = session.exec(
+        select(Placement.need_id, func.count())
+        .where(col(Placement.status).in_(OPEN_STATUSES))
+        .group_by(col(Placement.need_id))
+    ).all()
+    return {int(need_id): int(n) for need_id, n in rows}
 
 
 def _open_count(session: Session, condition: Any) -> int:

@@ -140,6 +140,8 @@ class PlacementPublic(BaseModel):
     decline_label: str | None = None
     decline_note: str | None = None
     interest_id: int | None = None
+    # the province-wide plan the proposal came from, if any
+    plan_id: int | None = None
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None

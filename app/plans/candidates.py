@@ -38,15 +38,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.counties.models import County
 from app.matches.loader import chunks
 from app.matches.matcher import Matcher
 from app.needs.models import Need
-from app.placements.counts import OPEN_STATUSES
-from app.placements.models import Placement
+from app.placements import counts
 from app.profiles.models import Profile
 from matching.allocation import AllocationProblem
 from matching.encoders import l2_normalise
@@ -271,16 +269,6 @@ def _open_needs(session: Session, scope: Scope) -> list[tuple[Need, County]]:
     return list(session.exec(query).all())
 
 
-def _open_per_need(session: Session) -> dict[int, int]:
-    """Need id -> accepted and active placements (the places that count against headcount)."""
-    rows = session.exec(
-        select(Placement.need_id, func.count())
-        .where(col(Placement.status).in_(OPEN_STATUSES))
-        .group_by(col(Placement.need_id))
-    ).all()
-    return {int(need_id): int(n) for need_id, n in rows}
-
-
 def _people(session: Session, ids: Sequence[int]) -> dict[int, tuple[int, str, str | None]]:
     """Profile id -> (capacity, affiliation, hometown county), read a chunk at a time."""
     out: dict[int, tuple[int, str, str | None]] = {}
@@ -300,7 +288,7 @@ def generate(session: Session, matcher: Matcher, scope: Scope, top_k: int = TOP_
     started = time.perf_counter()
     places = matcher.places(session, matcher.sync(session))
     filters = MatchFilters(exclude_ids=places.full)
-    held = _open_per_need(session)
+    held = counts.open_counts_by_need(session)
     need_ids: list[int] = []
     need_county: list[str] = []
     need_prefecture: list[str] = []

@@ -295,6 +295,7 @@ def test_a_county_proposes_from_the_plan_and_the_placement_says_so(
     body = {"need_id": world.poor, "profile_id": world.person, "plan_id": plan["id"]}
     r = client.post("/api/v1/placements", json=body, headers=world.h["county"])
     assert r.status_code == 201, r.json()
+    assert r.json()["plan_id"] == plan["id"]  # the county sees where the proposal came from
     placement = db.get(Placement, r.json()["id"])
     assert placement is not None
     assert placement.plan_id == plan["id"]
