@@ -321,6 +321,7 @@ def generate(session: Session, matcher: Matcher, scope: Scope, top_k: int = TOP_
             headcount=need.headcount,
         )
         vector, tokens = matcher.query_for_need(session, doc)
+        tokens = tokens + matcher.problem_tokens(doc)  # as on its match list
         queries.append(Query.for_need(doc, vector, tokens))
     copy = None
     with matcher.corpus.lock:
