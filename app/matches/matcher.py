@@ -107,7 +107,10 @@ class Matcher:
         self.quality: Encoder | None = None
         # The problem -> technique map read into every need's query terms (None: off).
         self.problems: ProblemMap | None = None
-        self._pulled_at: datetime | None = None
+        # Rows written after this are read by the next pull (None: never pulled), and the
+        # stamps of the rows already taken that are still inside the overlap.
+        self._poll_low: datetime | None = None
+        self._taken: dict[str, dict[int, datetime]] = {}
         self._last_read: int | None = None
         self._poll_stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -117,7 +120,8 @@ class Matcher:
         read by ``pull_second``)."""
         self.quality = encoder
         self.corpus.use_second(encoder.version)
-        self._pulled_at = None
+        self._poll_low = None
+        self._taken = {}
 
     @property
     def quality_version(self) -> str | None:
@@ -339,44 +343,28 @@ class Matcher:
 
     # ------------------------------------------------------------------ the second channel
 
-    def _second_profiles(
-        self, session: Session, ids: Sequence[int] | None, since: datetime | None = None
-    ) -> int:
-        """Hold the current second-channel vectors of these profiles (``ids`` None: of every
-        profile whose row was written after ``since``). The caller holds the sync lock."""
-        return self._read_second(session, quality.PROFILES, ids, since)
+    def _second_profiles(self, session: Session, ids: Sequence[int]) -> int:
+        """Hold the current second-channel vectors of these profiles (the caller holds the
+        sync lock or runs in ``sync``)."""
+        return self._read_second(session, quality.PROFILES, ids)
 
-    def _second_needs(
-        self, session: Session, ids: Sequence[int] | None, since: datetime | None = None
-    ) -> int:
-        return self._read_second(session, quality.NEEDS, ids, since)
+    def _second_needs(self, session: Session, ids: Sequence[int]) -> int:
+        return self._read_second(session, quality.NEEDS, ids)
 
     def _read_second(
         self,
         session: Session,
         owner: quality.Owner,
         ids: Sequence[int] | None,
-        since: datetime | None = None,
         after_id: int | None = None,
         limit: int | None = None,
     ) -> int:
         if self.quality is None or (ids is not None and not ids):
             return 0
         version = self.quality.version
-        got, vectors, latest = quality.current_rows(
-            session,
-            owner,
-            version.tag,
-            version.dim,
-            ids=ids,
-            since=since,
-            after_id=after_id,
-            limit=limit,
+        got, vectors, _ = quality.current_rows(
+            session, owner, version.tag, version.dim, ids=ids, after_id=after_id, limit=limit
         )
-        # only a pull moves the mark: rows read by id say nothing of the others
-        if ids is None and latest is not None:
-            if self._pulled_at is None or latest > self._pulled_at:
-                self._pulled_at = latest
         self._last_read = got[-1] if got else None
         if owner is quality.PROFILES:
             return self.corpus.put_second(got, vectors) if got else 0
@@ -403,27 +391,39 @@ class Matcher:
     def _pull(self, session: Session, page: int) -> int:
         assert self.quality is not None
         count = 0
-        if self._pulled_at is None:
-            started = utcnow()
+        started = utcnow()
+        if self._poll_low is None:
             for owner in quality.OWNERS:
                 after: int | None = None
                 while True:
                     with self._sync_lock:
                         session.rollback()
                         begin_read_only(session)
-                        count += self._read_second(session, owner, None, after_id=after, limit=page)
+                        count += self._read_second(session, owner, None, after, page)
                         after = self._last_read
                     if after is None:
                         break
-            # rows written while the pages were read are caught by the next pull
-            self._pulled_at = min(self._pulled_at or started, started)
-            return count
-        since = self._pulled_at - POLL_OVERLAP
-        with self._sync_lock:
-            session.rollback()
-            begin_read_only(session)
-            count += self._second_needs(session, None, since)
-            count += self._second_profiles(session, None, since)
+        else:
+            # Rows stamped since the last pull began (less the overlap for a row stamped before
+            # its transaction committed): their keys first, then the vectors of those not
+            # already taken with the same stamp, so that a large batch written at one instant
+            # is not read again at every poll within the overlap.
+            with self._sync_lock:
+                session.rollback()
+                begin_read_only(session)
+                for owner in quality.OWNERS:
+                    seen = self._taken.setdefault(owner.name, {})
+                    written = quality.written_since(session, owner, self._poll_low)
+                    fresh = [i for i, at in written if seen.get(i) != at]
+                    for chunk in chunks(fresh):
+                        count += self._read_second(session, owner, chunk)
+                    seen.update((i, at) for i, at in written)
+        # From now on a row stamped before this pull began, less the overlap, has committed
+        # and been read (same-host clocks; docs/matching.md).
+        self._poll_low = started - POLL_OVERLAP
+        for seen in self._taken.values():
+            for i in [i for i, at in seen.items() if at <= self._poll_low]:
+                del seen[i]
         return count
 
     def start_polling(self, engine: Engine, seconds: float) -> None:

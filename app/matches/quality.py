@@ -36,7 +36,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -145,14 +146,15 @@ def _stale_query(owner: Owner, tag: str) -> Any:
     )
 
 
-def stale_ids(session: Session, owner: Owner, tag: str, limit: int) -> list[int]:
-    """Up to ``limit`` ids needing a quality vector: edited rows first, then the newest."""
+def stale_ids(session: Session, owner: Owner, tag: str, limit: int | None) -> list[int]:
+    """Up to ``limit`` ids (None: all) needing a quality vector: edited rows first, then the
+    newest. One scan of the owner's rows (0.4 s at 100k profiles on SQLite): the ``Filler``
+    scans once and works through the list."""
     first_key = owner.column(owner.first)
-    rows = session.exec(
-        _stale_query(owner, tag)
-        .order_by(col(owner.column(owner.table)).is_(None), col(first_key).desc())
-        .limit(limit)
-    ).all()
+    stmt = _stale_query(owner, tag).order_by(
+        col(owner.column(owner.table)).is_(None), col(first_key).desc()
+    )
+    rows = session.exec(stmt.limit(limit) if limit is not None else stmt).all()
     return [int(i) for i in rows]
 
 
@@ -240,13 +242,12 @@ def current_rows(
     dim: int,
     *,
     ids: Sequence[int] | None = None,
-    since: datetime | None = None,
     after_id: int | None = None,
     limit: int | None = None,
 ) -> tuple[list[int], FloatArray, datetime | None]:
     """Current quality vectors (model ``tag``, same digest as the first channel's row): their
     owner ids, vectors ``(n, dim)`` and the latest ``updated_at`` among them. ``ids``: only
-    these; ``since``: only rows written after it; ``after_id``/``limit``: one page by id."""
+    these; ``after_id``/``limit``: one page by id."""
     q = owner.table
     key = owner.column(q)
     stmt = (
@@ -256,8 +257,6 @@ def current_rows(
     )
     if ids is not None:
         stmt = stmt.where(col(key).in_(list(ids)))
-    if since is not None:
-        stmt = stmt.where(col(q.updated_at) > since)
     if after_id is not None:
         stmt = stmt.where(col(key) > after_id)
     if limit is not None:
@@ -272,17 +271,14 @@ def current_rows(
     )
 
 
-def all_current(
-    session: Session, owner: Owner, tag: str, dim: int, page: int = 2000
-) -> Iterator[tuple[list[int], FloatArray, datetime | None]]:
-    """Every current row, a page at a time (start-up)."""
-    after: int | None = None
-    while True:
-        ids, vectors, latest = current_rows(session, owner, tag, dim, after_id=after, limit=page)
-        if not ids:
-            return
-        yield ids, vectors, latest
-        after = ids[-1]
+def written_since(session: Session, owner: Owner, since: datetime) -> list[tuple[int, datetime]]:
+    """``(id, updated_at)`` of the rows written after ``since`` (keys only: the index on
+    ``updated_at`` answers it without reading a vector)."""
+    q = owner.table
+    rows = session.exec(
+        select(owner.column(q), q.updated_at).where(col(q.updated_at) > since)
+    ).all()
+    return [(int(i), at) for i, at in rows]
 
 
 # ---------------------------------------------------------------------- the background fill
@@ -338,18 +334,45 @@ class Filler:
         self.share = share
         self.idle_seconds = idle_seconds
         self.filled = 0
+        # what the last scan found, in order, and when it ran (``_next_batch``)
+        self._queue: deque[tuple[Owner, int]] = deque()
+        self._scanned_at = -float("inf")
+        self.rescan_seconds = 60.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def step(self) -> int:
         """One batch, then the rest that keeps the share; returns rows filled (0: none left)."""
         started = time.perf_counter()
-        done = fill_once(self.engine, self.encoder, self.batch)
+        todo = self._next_batch()
+        done = 0
+        if todo is not None:
+            # ids whose owner vanished meanwhile store nothing: count the batch as work done
+            done = max(fill_batch(self.engine, self.encoder, *todo), 1)
         self.filled += done
         if done and self.share < 1:
             spent = time.perf_counter() - started
             self._stop.wait(spent * (1 - self.share) / self.share)
         return done
+
+    def _next_batch(self) -> tuple[Owner, list[int]] | None:
+        """The next batch of one owner from the last scan; scanned again when it is used up
+        or a minute old (so that rows edited meanwhile go first again)."""
+        if not self._queue or time.monotonic() - self._scanned_at > self.rescan_seconds:
+            tag = self.encoder.version.tag
+            with Session(self.engine) as session:
+                begin_read_only(session)
+                self._queue = deque(
+                    (owner, i) for owner in OWNERS for i in stale_ids(session, owner, tag, None)
+                )
+            self._scanned_at = time.monotonic()
+        if not self._queue:
+            return None
+        owner = self._queue[0][0]
+        ids: list[int] = []
+        while self._queue and self._queue[0][0] is owner and len(ids) < self.batch:
+            ids.append(self._queue.popleft()[1])
+        return owner, ids
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -357,13 +380,20 @@ class Filler:
     def run(self) -> None:
         """Fill until stopped: wait for the lock, fill, wait for new rows, fill again."""
         reported, shown = 0, time.monotonic()
+        idle = self.idle_seconds
         while not self._stop.is_set():
             if not self.lock.acquire():
                 self._stop.wait(self.idle_seconds)
                 continue
             try:
                 if self.step() == 0:
-                    self._stop.wait(self.idle_seconds)
+                    # nothing waits: look again later and later (a scan reads every row's
+                    # digest), up to a minute; a saved row is matchable on the first channel
+                    # meanwhile
+                    self._stop.wait(idle)
+                    idle = min(idle * 2, 60.0)
+                else:
+                    idle = self.idle_seconds
             except Exception:
                 # a lost connection or a database restart: try again later, never die silently
                 log.exception("quality fill: batch failed; retrying")

@@ -402,3 +402,28 @@ def test_the_problem_map_reads_a_symptom_as_a_technique(world: Any) -> None:
     assert led_on is not None
     assert "测土配方" in led_on.expertise
     assert any("测土配方施肥" in r or "缺锌" in r for r in on.items[0].reasons)
+
+
+def test_a_poll_reads_only_what_is_new(world: Any) -> None:
+    engine, settings, _ = world
+    _fill_all(engine, settings)
+    matcher = Matcher.start(settings, engine)
+    with Session(engine) as db:
+        assert matcher.pull_second(db) == len(EXPERTISE) + 1  # all of them, at start
+        matcher.pull_second(db)  # the overlap may read the newest once more
+        assert matcher.pull_second(db) == 0  # then nothing already taken is read again
+        p = profiles.create(
+            db,
+            data=ProfileCreate(
+                **profile_payload(name="后来者", fields=[], contact={"phone": "13900000098"})
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        new_id = p.id
+        matcher.sync(db)
+    assert _fill_all(engine, settings) == 1
+    with Session(engine) as db:
+        assert matcher.pull_second(db) == 1
+        assert matcher.pull_second(db) == 0
+    assert matcher.second_profile_vector(new_id) is not None
