@@ -238,7 +238,8 @@ def main() -> None:
             "|---|---|",
             f"| rows waiting (open needs + active profiles) | {fill['pending']:,} "
             f"(counted in {fill['pending_s']:.1f} s) |",
-            f"| one scan for waiting rows at this size (`stale_ids`; the fill scans once a minute) | {fill['stale_ms']:.1f} ms |",
+            "| one scan for waiting rows at this size (`stale_ids`; the fill scans once a "
+            f"minute) | {fill['stale_ms']:.1f} ms |",
             f"| encoded | {fill['filled']} rows in {fill['seconds']:.1f} s: "
             f"**{fill['rate']:.1f} rows/s** (process wall {fill['wall']:.1f} s incl. start) |",
             f"| the whole backlog at that rate | **{fill['whole_h']:.1f} h** |",
