@@ -111,7 +111,6 @@ class Matcher:
         # stamps of the rows already taken that are still inside the overlap.
         self._poll_low: datetime | None = None
         self._taken: dict[str, dict[int, datetime]] = {}
-        self._last_read: int | None = None
         self._poll_stop = threading.Event()
         self._poller: threading.Thread | None = None
 
@@ -122,10 +121,6 @@ class Matcher:
         self.corpus.use_second(encoder.version)
         self._poll_low = None
         self._taken = {}
-
-    @property
-    def quality_version(self) -> str | None:
-        return self.quality.version.tag if self.quality is not None else None
 
     @property
     def model_version(self) -> str:
@@ -326,7 +321,7 @@ class Matcher:
                 token_lists.append(tokens)
             if kept:
                 self.corpus.upsert_many(kept, np.stack(vectors), token_lists)
-                self._second_profiles(session, [d.id for d in kept if d.active])
+                self._read_second(session, quality.PROFILES, [d.id for d in kept if d.active])
             for row in stored.values():  # read once, not kept in the caller's session
                 session.expunge(row)
 
@@ -339,17 +334,9 @@ class Matcher:
             doc = need_doc(need)
             self.open_needs.put(doc, *self.need_vector(doc, stored))
             held.append(nid)
-        self._second_needs(session, held)
+        self._read_second(session, quality.NEEDS, held)
 
     # ------------------------------------------------------------------ the second channel
-
-    def _second_profiles(self, session: Session, ids: Sequence[int]) -> int:
-        """Hold the current second-channel vectors of these profiles (the caller holds the
-        sync lock or runs in ``sync``)."""
-        return self._read_second(session, quality.PROFILES, ids)
-
-    def _second_needs(self, session: Session, ids: Sequence[int]) -> int:
-        return self._read_second(session, quality.NEEDS, ids)
 
     def _read_second(
         self,
@@ -358,19 +345,22 @@ class Matcher:
         ids: Sequence[int] | None,
         after_id: int | None = None,
         limit: int | None = None,
-    ) -> int:
+    ) -> list[int]:
+        """Read the current second-channel vectors of these ids (None: a page of all of them)
+        and hold them; returns the ids read. The caller holds the sync lock or runs in
+        ``sync``."""
         if self.quality is None or (ids is not None and not ids):
-            return 0
+            return []
         version = self.quality.version
         got, vectors, _ = quality.current_rows(
             session, owner, version.tag, version.dim, ids=ids, after_id=after_id, limit=limit
         )
-        self._last_read = got[-1] if got else None
         if owner is quality.PROFILES:
-            return self.corpus.put_second(got, vectors) if got else 0
-        for nid, vector in zip(got, vectors, strict=True):
-            self.open_needs.put_second(nid, vector)
-        return len(got)
+            self.corpus.put_second(got, vectors)  # the inactive are skipped
+        else:
+            for nid, vector in zip(got, vectors, strict=True):
+                self.open_needs.put_second(nid, vector)
+        return got
 
     def pull_second(self, session: Session, page: int = 2000) -> int:
         """Hold the second-channel vectors written since the last pull (all of them the first
@@ -399,10 +389,11 @@ class Matcher:
                     with self._sync_lock:
                         session.rollback()
                         begin_read_only(session)
-                        count += self._read_second(session, owner, None, after, page)
-                        after = self._last_read
-                    if after is None:
+                        got = self._read_second(session, owner, None, after, page)
+                    if not got:
                         break
+                    count += len(got)
+                    after = got[-1]
         else:
             # Rows stamped since the last pull began (less the overlap for a row stamped before
             # its transaction committed): their keys first, then the vectors of those not
@@ -416,7 +407,7 @@ class Matcher:
                     written = quality.written_since(session, owner, self._poll_low)
                     fresh = [i for i, at in written if seen.get(i) != at]
                     for chunk in chunks(fresh):
-                        count += self._read_second(session, owner, chunk)
+                        count += len(self._read_second(session, owner, chunk))
                     seen.update((i, at) for i, at in written)
         # From now on a row stamped before this pull began, less the overlap, has committed
         # and been read (same-host clocks; docs/matching.md).
