@@ -69,6 +69,8 @@ class ProfileCorpus:
     def put_second(self, ids: Sequence[int], vectors: npt.ArrayLike) -> int:
         """Add second-channel vectors (``(len(ids), dim2)``) of profiles the first channel
         holds (active ones); others are skipped. Returns how many were added."""
+        if not len(ids):
+            return 0
         x = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         with self.lock:
             if self.second is None:
