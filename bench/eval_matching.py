@@ -226,7 +226,9 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
             matcher.quality.encode_passages(["预热"])
             t = time.perf_counter()
             filled = 0
-            while done := quality.fill_once(engine, matcher.quality, settings.quality_fill_batch):
+            while done := quality.fill_once(
+                engine, matcher.quality, settings.quality_fill_batch, matcher.problems
+            ):
                 filled += done
             timings["fill"] = time.perf_counter() - t
             timings["filled"] = filled
@@ -302,7 +304,8 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
         with Session(engine) as session:
             dim = int(quality_tag.split("/")[1])
             pids, pvecs, _ = quality.current_rows(session, quality.PROFILES, quality_tag, dim)
-            nids, nvecs, _ = quality.current_rows(session, quality.NEEDS, quality_tag, dim)
+            need_tag = quality.tag_of(quality.NEEDS, matcher.quality, matcher.problems)
+            nids, nvecs, _ = quality.current_rows(session, quality.NEEDS, need_tag, dim)
         qid = np.array(pids, dtype=np.int64)
         by_need = dict(zip(nids, nvecs, strict=True))
         for dev_nid, db_nid in db_of_need.items():

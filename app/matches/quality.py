@@ -65,7 +65,8 @@ from app.profiles.docs import profile_docs
 from app.profiles.models import Profile
 from matching.encoders import Encoder, FloatArray
 from matching.index import vectors_from_bytes, vectors_to_bytes
-from matching.text import encode_needs, encode_profiles
+from matching.problems import ProblemMap, expanded_query_text
+from matching.text import encode_profiles
 
 log = logging.getLogger("xiangcai.matching")
 
@@ -94,7 +95,7 @@ class Owner:
     table: type[ProfileQualityVector] | type[NeedQualityVector]
     key: str
     kind: embeddings.Kind[Any]
-    encode: Callable[[Encoder, Sequence[Any]], FloatArray]
+    encode: Callable[[Encoder, Sequence[Any], ProblemMap | None], FloatArray]
     docs: Callable[[Session, Sequence[int]], dict[int, Any]]
     wanted: Callable[[], ColumnElement[bool]]  # rows worth a vector: active, open
 
@@ -109,7 +110,9 @@ NEEDS = Owner(
     NeedQualityVector,
     "need_id",
     embeddings.NEEDS,
-    encode_needs,
+    lambda encoder, docs, problems: encoder.encode_queries(
+        [expanded_query_text(d, problems) for d in docs]
+    ),
     _need_docs,
     lambda: col(Need.status) == "open",
 )
@@ -120,11 +123,20 @@ PROFILES = Owner(
     ProfileQualityVector,
     "profile_id",
     embeddings.PROFILES,
-    encode_profiles,
+    lambda encoder, docs, _problems: encode_profiles(encoder, docs),
     lambda session, ids: profile_docs(session, ids),
     lambda: col(Profile.active).is_(True),
 )
 OWNERS = (NEEDS, PROFILES)
+
+
+def tag_of(owner: Owner, encoder: Encoder, problems: ProblemMap | None) -> str:
+    """What a row of this owner records it was made with: the encoder's tag, and for needs
+    the problem map whose terms their text was read with (an edited map makes them stale)."""
+    tag = encoder.version.tag
+    if owner is NEEDS and problems is not None:
+        tag += f"+problems:{problems.digest}"
+    return tag
 
 
 def _stale_condition(owner: Owner, tag: str) -> ColumnElement[bool]:
@@ -158,16 +170,22 @@ def stale_ids(session: Session, owner: Owner, tag: str, limit: int | None) -> li
     return [int(i) for i in rows]
 
 
-def pending(session: Session, tag: str) -> dict[str, int]:
-    """How many open needs and active profiles still wait for a vector of model ``tag``."""
+def pending(session: Session, encoder: Encoder, problems: ProblemMap | None) -> dict[str, int]:
+    """How many open needs and active profiles still wait for a current vector."""
     out = {}
     for owner in OWNERS:
-        sub = _stale_query(owner, tag).subquery()
+        sub = _stale_query(owner, tag_of(owner, encoder, problems)).subquery()
         out[owner.name] = int(session.exec(select(func.count()).select_from(sub)).one())
     return out
 
 
-def fill_batch(engine: Engine, encoder: Encoder, owner: Owner, ids: Sequence[int]) -> int:
+def fill_batch(
+    engine: Engine,
+    encoder: Encoder,
+    owner: Owner,
+    ids: Sequence[int],
+    problems: ProblemMap | None = None,
+) -> int:
     """Encode these rows' current texts and store their vectors; returns how many were stored.
 
     The texts are read in one short transaction, encoded with none open, and written in another,
@@ -179,8 +197,8 @@ def fill_batch(engine: Engine, encoder: Encoder, owner: Owner, ids: Sequence[int
     found = [docs[i] for i in ids if i in docs]  # a row deleted meanwhile is skipped
     if not found:
         return 0
-    vectors = vectors_to_bytes(owner.encode(encoder, found))
-    tag = encoder.version.tag
+    vectors = vectors_to_bytes(owner.encode(encoder, found, problems))
+    tag = tag_of(owner, encoder, problems)
     now = utcnow()
     rows = [
         {
@@ -221,15 +239,16 @@ def fill_batch(engine: Engine, encoder: Encoder, owner: Owner, ids: Sequence[int
     return len(kept)
 
 
-def fill_once(engine: Engine, encoder: Encoder, batch: int) -> int:
+def fill_once(
+    engine: Engine, encoder: Encoder, batch: int, problems: ProblemMap | None = None
+) -> int:
     """One batch of whatever waits first (needs, then profiles); 0 when nothing waits."""
-    tag = encoder.version.tag
     for owner in OWNERS:
         with Session(engine) as session:
             begin_read_only(session)
-            ids = stale_ids(session, owner, tag, batch)
+            ids = stale_ids(session, owner, tag_of(owner, encoder, problems), batch)
         if ids:
-            stored = fill_batch(engine, encoder, owner, ids)
+            stored = fill_batch(engine, encoder, owner, ids, problems)
             # ids whose owner vanished are simply gone next time: never report 0 for work done
             return max(stored, 1)
     return 0
@@ -326,9 +345,11 @@ class Filler:
         batch: int = 8,
         share: float = 0.5,
         idle_seconds: float = 5.0,
+        problems: ProblemMap | None = None,
     ) -> None:
         self.engine = engine
         self.encoder = encoder
+        self.problems = problems
         self.lock = FillLock(data_dir)
         self.batch = batch
         self.share = share
@@ -348,7 +369,7 @@ class Filler:
         done = 0
         if todo is not None:
             # ids whose owner vanished meanwhile store nothing: count the batch as work done
-            done = max(fill_batch(self.engine, self.encoder, *todo), 1)
+            done = max(fill_batch(self.engine, self.encoder, *todo, self.problems), 1)
         self.filled += done
         if done and self.share < 1:
             spent = time.perf_counter() - started
@@ -359,11 +380,14 @@ class Filler:
         """The next batch of one owner from the last scan; scanned again when it is used up
         or a minute old (so that rows edited meanwhile go first again)."""
         if not self._queue or time.monotonic() - self._scanned_at > self.rescan_seconds:
-            tag = self.encoder.version.tag
             with Session(self.engine) as session:
                 begin_read_only(session)
                 self._queue = deque(
-                    (owner, i) for owner in OWNERS for i in stale_ids(session, owner, tag, None)
+                    (owner, i)
+                    for owner in OWNERS
+                    for i in stale_ids(
+                        session, owner, tag_of(owner, self.encoder, self.problems), None
+                    )
                 )
             self._scanned_at = time.monotonic()
         if not self._queue:
@@ -454,6 +478,7 @@ class FillProcess:
             XIANGCAI_ENCODER=s.encoder,
             XIANGCAI_QUALITY_ENCODER=s.quality_encoder,
             XIANGCAI_QUALITY_FILL_BATCH=str(s.quality_fill_batch),
+            XIANGCAI_PROBLEM_EXPANSION="1" if s.problem_expansion else "0",
             XIANGCAI_ENV=s.env,
         )
         self.proc = subprocess.Popen(

