@@ -139,14 +139,19 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+def _position(part: str) -> bool:
+    return part.isascii() and part.isdigit()
+
+
 def label(field: str | None) -> str:
     if not field:
         return "请求"
     if field in FIELD_LABELS:
         return FIELD_LABELS[field]
     parts = field.split(".")
-    index = next((p for p in reversed(parts) if p.isdigit()), None)
-    names = [p for p in parts if not p.isdigit()]
+    # a list position is ASCII digits ("²" is a digit to str.isdigit, and a name someone sent)
+    index = next((p for p in reversed(parts) if _position(p)), None)
+    names = [p for p in parts if not _position(p)]
     base = FIELD_LABELS.get(".".join(names)) or (FIELD_LABELS.get(names[-1]) if names else None)
     base = base or f"{field} "
     return f"{base}第 {int(index) + 1} 项" if index is not None else base

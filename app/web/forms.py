@@ -87,7 +87,7 @@ class Form:
         if path in self.aliases:
             return self.aliases[path]
         # "fields.2" (the third tag) belongs to the "fields" input.
-        parts = [p for p in path.split(".") if not p.isdigit()]
+        parts = [p for p in path.split(".") if not (p.isascii() and p.isdigit())]
         for n in range(len(parts), 0, -1):
             candidate = ".".join(parts[:n])
             if candidate in self.aliases:

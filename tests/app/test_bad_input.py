@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
@@ -69,6 +69,8 @@ def admin(db: Session, settings: Any) -> dict[str, str]:  # noqa: F811
 
 @FUZZ
 @given(body=bodies(PROFILE_KEYS))
+# "²" is a digit to str.isdigit: the error's field label once took it for a list position (500)
+@example(body={"²": None})
 def test_profile_bodies(client: TestClient, admin: dict[str, str], body: Any) -> None:
     r = client.post("/api/v1/profiles", json=body, headers=admin)
     assert r.status_code < 500, r.text
