@@ -461,3 +461,34 @@ def test_a_need_is_encoded_with_the_problem_map_and_an_edited_map_makes_it_stale
     assert "测土配方施肥" in expanded
     stored = vectors_from_bytes([row.vector], encoder.version.dim)[0]
     assert float(stored @ encoder.encode_queries([expanded])[0]) > 0.999
+
+
+def test_the_service_starts_the_fill_and_stops_it_on_shutdown(world: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    engine, settings, _ = world
+    app = create_app(
+        settings=settings.model_copy(update={"quality_fill_in_service": True}), engine=engine
+    )
+    with TestClient(app):
+        deadline = time.monotonic() + 90
+        while _count(engine, ProfileQualityVector) < len(EXPERTISE):
+            assert time.monotonic() < deadline, "the service's fill did not fill"
+            time.sleep(0.1)
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _is_fill_child(p)]
+        assert children, "no fill process"
+    # shutdown stopped it
+    time.sleep(0.5)
+    assert not [p for p in children if p.exists() and _is_fill_child(p)]
+
+
+def _is_fill_child(proc: Path) -> bool:
+    try:
+        cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        status = (proc / "status").read_text()
+    except OSError:
+        return False
+    ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
+    return ppid == os.getpid() and b"fill" in cmd and b"--follow" in cmd
