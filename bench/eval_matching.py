@@ -303,9 +303,9 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
         quality_runs = {}
         with Session(engine) as session:
             dim = int(quality_tag.split("/")[1])
-            pids, pvecs, _ = quality.current_rows(session, quality.PROFILES, quality_tag, dim)
+            pids, pvecs = quality.current_rows(session, quality.PROFILES, quality_tag, dim)
             need_tag = quality.tag_of(quality.NEEDS, matcher.quality, matcher.problems)
-            nids, nvecs, _ = quality.current_rows(session, quality.NEEDS, need_tag, dim)
+            nids, nvecs = quality.current_rows(session, quality.NEEDS, need_tag, dim)
         qid = np.array(pids, dtype=np.int64)
         by_need = dict(zip(nids, nvecs, strict=True))
         for dev_nid, db_nid in db_of_need.items():

@@ -53,7 +53,8 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
 from matching.index import DenseIndex
-from matching.problems import ProblemMap, default_map, need_text
+from matching.problems import ProblemMap, default_map
+from matching.text import need_lexical_text
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
 log = logging.getLogger("xiangcai.matching")
@@ -352,7 +353,7 @@ class Matcher:
         if self.quality is None or (ids is not None and not ids):
             return []
         tag = quality.tag_of(owner, self.quality, self.problems)
-        got, vectors, _ = quality.current_rows(
+        got, vectors = quality.current_rows(
             session, owner, tag, self.quality.version.dim, ids=ids, after_id=after_id, limit=limit
         )
         if owner is quality.PROFILES:
@@ -442,7 +443,7 @@ class Matcher:
         describes (``matching.problems``); none when the map is off."""
         if self.problems is None:
             return []
-        return list(_problem_tokens(self.problems, need_text(doc)))
+        return list(_problem_tokens(self.problems, need_lexical_text(doc)))
 
     def second_query_for_need(self, session: Session, doc: NeedDoc) -> FloatArray | None:
         """A need's vector in the second channel when a current one exists, else None."""
@@ -451,7 +452,7 @@ class Matcher:
         if doc.id in self.open_needs:
             return self.open_needs.second(doc)
         tag = quality.tag_of(quality.NEEDS, self.quality, self.problems)
-        got, vectors, _ = quality.current_rows(
+        got, vectors = quality.current_rows(
             session, quality.NEEDS, tag, self.quality.version.dim, ids=[doc.id]
         )
         return vectors[0] if got else None

@@ -109,13 +109,9 @@ class OpenNeeds:
     def tokens(self) -> Mapping[int, list[str]]:
         return _Column(self._held, "tokens")
 
-    def arrays(self) -> tuple[list[NeedDoc], FloatArray, list[list[str]]]:
-        """The open needs by id: documents, vectors ``(n, dim)`` and terms."""
-        held = self.held_arrays(None)
-        return held.docs, held.vectors, held.tokens
-
     def held_arrays(self, second_dim: int | None) -> HeldArrays:
-        """``arrays`` with the second channel's vectors (``second_dim``: None, none wanted)."""
+        """The open needs by id: documents, vectors ``(n, dim)``, terms, and the second
+        channel's vectors (``second_dim``: None, none wanted)."""
         entries = [e for _, e in sorted(self._held.copy().items())]
         present = np.array([e.vector2 is not None for e in entries], dtype=bool)
         if not entries:

@@ -263,14 +263,14 @@ def current_rows(
     ids: Sequence[int] | None = None,
     after_id: int | None = None,
     limit: int | None = None,
-) -> tuple[list[int], FloatArray, datetime | None]:
+) -> tuple[list[int], FloatArray]:
     """Current quality vectors (model ``tag``, same digest as the first channel's row): their
-    owner ids, vectors ``(n, dim)`` and the latest ``updated_at`` among them. ``ids``: only
-    these; ``after_id``/``limit``: one page by id."""
+    owner ids and vectors ``(n, dim)``. ``ids``: only these; ``after_id``/``limit``: one page
+    by id."""
     q = owner.table
     key = owner.column(q)
     stmt = (
-        select(key, q.vector, q.updated_at)
+        select(key, q.vector)
         .join(owner.first, owner.column(owner.first) == key)
         .where(col(q.model_tag) == tag, col(q.text_digest) == col(owner.first.text_digest))
     )
@@ -281,13 +281,7 @@ def current_rows(
     if limit is not None:
         stmt = stmt.order_by(key).limit(limit)
     rows = session.exec(stmt).all()
-    if not rows:
-        return [], vectors_from_bytes([], dim), None
-    return (
-        [int(r[0]) for r in rows],
-        vectors_from_bytes([r[1] for r in rows], dim),
-        max(r[2] for r in rows),
-    )
+    return [int(r[0]) for r in rows], vectors_from_bytes([r[1] for r in rows], dim)
 
 
 def written_since(session: Session, owner: Owner, since: datetime) -> list[tuple[int, datetime]]:
