@@ -30,7 +30,12 @@ from matching.index import DenseIndex
 from matching.ivf import DEFAULT_EXACT_THRESHOLD
 from matching.lexical import BM25Params, LexicalIndex
 from matching.persist import IncompatibleIndexError
-from matching.scoring import rank_needs_for_profile, score_profile_pool, take_page
+from matching.scoring import (
+    rank_needs_for_profile,
+    score_profile_pool,
+    second_channel,
+    take_page,
+)
 from matching.table import ProfileTable
 from matching.types import (
     NO_FILTERS,
@@ -251,10 +256,15 @@ class ProfileCorpus:
             )
 
     def weights_for(self, two_channels: bool) -> FusionWeights:
-        """The default weights of one dense channel, or of both when ``two_channels`` and a
-        second channel is held."""
+        """The default weights of one dense channel, or of both when ``two_channels`` (the
+        caller knows the query and some candidates have a second vector) and a second channel
+        is held."""
         second = self.second.version.name if two_channels and self.second is not None else None
         return default_weights(self.dense.version.name, second)
+
+    def weights_for_query(self, query: Query) -> FusionWeights:
+        """The weights ``search`` ranks ``query`` with by default (``second_channel``'s rule)."""
+        return self.weights_for(second_channel(query, self.second) is not None)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> None:

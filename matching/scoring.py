@@ -89,11 +89,7 @@ def score_profile_pool(
     background; it may hold only some profiles), used when the query has a ``vector2``.
     ``weights``: None means ``default_weights`` of the dense model(s) in use.
     """
-    second = (
-        second_index
-        if second_index is not None and query.vector2 is not None and len(second_index)
-        else None
-    )
+    second = second_channel(query, second_index)
     if weights is None:
         weights = default_weights(
             dense_index.version.name, second.version.name if second is not None else None
@@ -145,6 +141,15 @@ def score_profile_pool(
     return ScoredPool(
         cand[order], total[order], MappingProxyType({k: v[order] for k, v in comps.items()})
     )
+
+
+def second_channel(query: Query, second_index: DenseIndex | None) -> DenseIndex | None:
+    """The second dense channel when it counts for this query: the query has a vector in it
+    and it holds some profile (needs are filled first: a need's vector may come before any
+    profile's, and is then ranked with one channel)."""
+    if second_index is None or query.vector2 is None or not len(second_index):
+        return None
+    return second_index
 
 
 def _subset(attrs: CandidateAttributes, keep: npt.NDArray[np.bool_]) -> CandidateAttributes:

@@ -117,10 +117,10 @@ def _page_for_need(
     doc = need_doc(need)
     vector, tokens = matcher.query_for_need(session, doc)
     tokens = tokens + matcher.problem_tokens(doc)
-    vector2 = matcher.second_query_for_need(session, doc)
-    weights = _weights(matcher, vector2 is not None)
+    query = Query.for_need(doc, vector, tokens, matcher.second_query_for_need(session, doc))
+    weights = matcher.corpus.weights_for_query(query)
     page = matcher.corpus.search(
-        Query.for_need(doc, vector, tokens, vector2),
+        query,
         counties=matcher.counties,
         weights=weights,
         limit=limit,

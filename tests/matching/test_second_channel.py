@@ -125,3 +125,16 @@ def test_needs_for_a_profile_use_the_second_channel_where_the_needs_have_it(
     )
     assert [m.need_id for m in found] == [2, 1]
     assert "dense2" in found[0].components
+
+
+def test_an_empty_second_channel_means_the_one_channel_weights(
+    counties: dict[str, CountyInfo],
+) -> None:
+    # needs are filled first: a need may have its second vector before any profile has one
+    world = _world_with_second(counties)
+    both = Query.for_need(need(), axis(0), list(SALINE), _unit(0))
+    one = Query.for_need(need(), axis(0), list(SALINE))
+    assert world.corpus.weights_for_query(both) == default_weights(world.dense.version.name)
+    world.corpus.put_second([1], _unit(0)[None, :])
+    assert world.corpus.weights_for_query(both).dense2 > 0
+    assert world.corpus.weights_for_query(one).dense2 == 0
