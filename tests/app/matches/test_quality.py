@@ -492,3 +492,42 @@ def _is_fill_child(proc: Path) -> bool:
         return False
     ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
     return ppid == os.getpid() and b"fill" in cmd and b"--follow" in cmd
+
+
+def test_a_plan_ranks_each_need_as_its_match_list_with_both_channels(world: Any) -> None:
+    from app.plans.candidates import Scope, generate
+
+    engine, settings, need_id = world
+    matcher = Matcher.start(settings, engine)
+    _fill_all(engine, settings)
+    with Session(engine) as db:
+        matcher.pull_second(db)
+        # posted after the fill: no second vector yet, so its list has one dense channel
+        late = needs.create(
+            db,
+            data=NeedCreate(
+                **need_payload(
+                    county_code="220822",
+                    title="仔鹿拉稀死亡多",
+                    description="今年鹿场的小鹿拉稀，死了好几只，想请懂行的人来看看。",
+                    industry="养殖业",
+                )
+            ),
+            actor=SYSTEM,
+        )
+        db.commit()
+        matcher.sync(db)
+        cands = generate(db, matcher, Scope(), top_k=5)
+        assert sorted(cands.need_ids.tolist()) == sorted([need_id, late.id])
+        kinds = {}
+        for row, nid in enumerate(cands.need_ids.tolist()):
+            need = db.get(Need, nid)
+            assert need is not None
+            listed = need_matches(db, matcher, need=need, limit=5).items
+            kinds[nid] = "dense2" in listed[0].applies
+            mine = cands.cand_need == row
+            assert cands.profile_ids[cands.cand_person[mine]].tolist() == [
+                m.profile_id for m in listed
+            ]
+            assert cands.cand_score[mine].tolist() == pytest.approx([m.score for m in listed])
+    assert kinds == {need_id: True, late.id: False}
