@@ -419,3 +419,33 @@ def test_candidates_are_each_needs_match_list(db: Session, world: World, matcher
     # The same employer for all four (the factory's affiliation), none of them from 通榆 or 梨树.
     assert set(cands.person_employer.tolist()) == {0}
     assert not cands.cand_hometown.any()
+
+
+def test_an_apply_stopped_half_way_keeps_its_chunks_and_applying_again_completes_it(
+    client: TestClient, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.plans import apply as applying
+
+    plan = _run(client, world)  # no minimum score: both needs get someone
+    assert plan["summary"]["filled_needs"] == 2
+    monkeypatch.setattr(applying, "CHUNK", 1)
+    real = applying.placements.propose
+    calls = {"n": 0}
+
+    def dies_at_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the worker stops")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(applying.placements, "propose", dies_at_the_second)
+    with pytest.raises(RuntimeError, match="the worker stops"):
+        client.post(f"/api/v1/plans/{plan['id']}/apply", headers=world.h["admin"])
+    db.expire_all()
+    kept = db.exec(select(Placement).where(Placement.plan_id == plan["id"])).all()
+    assert len(kept) == 1  # the first chunk was committed before the stop
+    again = client.post(f"/api/v1/plans/{plan['id']}/apply", headers=world.h["admin"]).json()
+    assert (again["created"], again["skipped"]) == (1, 1)
+    assert again["skipped_by_reason"] == {"already_proposed": 1}
+    rows = db.exec(select(Placement).where(Placement.plan_id == plan["id"])).all()
+    assert {p.need_id for p in rows} == {world.first, world.poor}
