@@ -67,6 +67,10 @@ the flow solved again with the weakest people of each over-full group barred fro
 until no group is over full. At province scale (2,000 needs x 50 candidates) with many crowded
 groups one CP-SAT worker does not prove optimality in a minute; the plan then carries
 ``optimal=False`` and its ``gap`` to CP-SAT's bound. On small instances it is proven optimal.
+Above ``max_exact_pairs`` usable pairs the exact model is not built at all and the hint is the
+plan (method ``limited_flow``, ``optimal=False``, no gap): at 500,000 pairs (10,000 needs x 50)
+CP-SAT spent its 53 s building and presolving, grew the process by 1.5 GB (peak 2.4 GB) and
+returned the hint unchanged.
 
 The baseline and the reasons
 ----------------------------
@@ -100,7 +104,9 @@ BoolArray = npt.NDArray[np.bool_]
 # Scores are sent to OR-Tools as integers in millionths.
 SCORE_SCALE = 1_000_000
 
-Method = Literal["min_cost_flow", "cp_sat", "greedy"]
+Method = Literal["min_cost_flow", "cp_sat", "limited_flow", "greedy"]
+# Above this many usable pairs an employer limit is met by the limited flow alone (see above).
+MAX_EXACT_PAIRS = 150_000
 UnfilledReason = Literal[
     "no_candidate",
     "not_eligible",
@@ -119,7 +125,7 @@ UNFILLED_REASONS: tuple[UnfilledReason, ...] = (
     "capacity_taken",  # every other usable candidate is at capacity (see ``taken``)
     "employer_limit",  # a free candidate is barred by the per-county employer limit
     "no_gain",  # the free candidates' scores are not positive: placing them adds nothing
-    "not_chosen",  # a free, positive candidate was left: only when CP-SAT hit its time limit
+    "not_chosen",  # a free, positive candidate was left: CP-SAT at its time limit, or limited_flow
 )
 REASON_LABELS: Mapping[UnfilledReason, str] = MappingProxyType(
     {
@@ -130,7 +136,7 @@ REASON_LABELS: Mapping[UnfilledReason, str] = MappingProxyType(
         "capacity_taken": "合格候选人的服务名额已被其他需求占用",
         "employer_limit": "剩余候选人受同一单位每县人数上限限制",
         "no_gain": "剩余候选人匹配分不为正",
-        "not_chosen": "求解在时限内未证明最优，仍有候选人未安排",
+        "not_chosen": "求解未证明最优（规模过大或超出时限），仍有候选人未安排",
     }
 )
 # Unfilled needs that count as a shortage of adequate people (``not_chosen`` is the solver's).
@@ -342,13 +348,19 @@ class Allocation:
 
 
 def solve(
-    problem: AllocationProblem, *, time_limit_s: float = 60.0, workers: int = 1
+    problem: AllocationProblem,
+    *,
+    time_limit_s: float = 60.0,
+    workers: int = 1,
+    max_exact_pairs: int | None = None,
 ) -> Allocation:
     """The optimal plan for ``problem`` (see the module docstring for the objective).
 
     ``time_limit_s``/``workers`` apply to CP-SAT only, which runs when an employer limit is set
     and the flow's plan breaks it; if CP-SAT stops before proving optimality the best plan found
-    is returned with ``optimal=False``.
+    is returned with ``optimal=False``. With more than ``max_exact_pairs`` usable pairs (None:
+    ``MAX_EXACT_PAIRS``) CP-SAT is not run and the limited flow's plan is returned
+    (``limited_flow``, ``optimal=False``).
     """
     gain = problem.gain
     bonus = _floor_bonus(problem, gain)
@@ -361,6 +373,8 @@ def solve(
     if not groups or not _breaks_limit(problem, chosen, k):
         return _allocation(problem, chosen, "min_cost_flow", optimal=True, gap=0.0)
     hint = _limited_flow(problem, edges, gain, bonus, chosen, k)
+    if len(edges) > (MAX_EXACT_PAIRS if max_exact_pairs is None else max_exact_pairs):
+        return _allocation(problem, hint, "limited_flow", optimal=False, gap=None)
     chosen, optimal, gap = _solve_cp_sat(
         problem, edges, gain, bonus, groups, hint, time_limit_s=time_limit_s, workers=workers
     )

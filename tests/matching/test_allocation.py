@@ -375,6 +375,12 @@ def test_employer_limit_at_medium_size_is_feasible_and_bounded_by_the_flow() -> 
     limited = solve(problem, time_limit_s=20)
     check_feasible(problem, limited)
     assert limited.method == "cp_sat"
+    # too many pairs for the exact model: the limited flow's plan, feasible, not called optimal
+    large = solve(problem, time_limit_s=20, max_exact_pairs=n * k - 1)
+    check_feasible(problem, large)
+    assert (large.method, large.optimal, large.gap) == ("limited_flow", False, None)
+    assert large.total_score <= limited.total_score + TOL
+    assert large.total_score > 0.9 * limited.total_score
     free = solve(replace(problem, max_per_employer_per_county=None))
     assert free.method == "min_cost_flow"
     assert limited.total_score < free.total_score

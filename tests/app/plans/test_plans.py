@@ -449,3 +449,30 @@ def test_an_apply_stopped_half_way_keeps_its_chunks_and_applying_again_completes
     assert again["skipped_by_reason"] == {"already_proposed": 1}
     rows = db.exec(select(Placement).where(Placement.plan_id == plan["id"])).all()
     assert {p.need_id for p in rows} == {world.first, world.poor}
+
+
+@pytest.mark.parametrize(("exact_up_to", "method"), [(10_000, "cp_sat"), (0, "limited_flow")])
+def test_an_employer_limit_holds_exact_or_by_the_limited_flow(
+    client: TestClient,
+    db: Session,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    exact_up_to: int,
+    method: str,
+) -> None:
+    from matching import allocation
+
+    # a second need in 梨树县: without a limit two people of the one employer serve there
+    _need(db, RICH, "盐碱地改良（梨树二）")
+    db.commit()
+    monkeypatch.setattr(allocation, "MAX_EXACT_PAIRS", exact_up_to)
+    free = _run(client, world)
+    per_county = [a for a in free["assignments"] if a["need_id"] != world.poor]
+    assert len(per_county) == 2  # the limit below binds
+    plan = _run(client, world, max_per_employer=1)
+    assert plan["summary"]["method"] == method
+    assert plan["summary"]["optimal"] is (method == "cp_sat")
+    rich = [a for a in plan["assignments"] if a["need_id"] != world.poor]
+    assert len(rich) == 1  # one person of the employer in 梨树县
+    reasons = {u["reason"] for u in plan["unfilled"]}
+    assert reasons <= {"employer_limit", "not_chosen"}
