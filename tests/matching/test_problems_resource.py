@@ -16,13 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBLEMS = ROOT / "matching" / "resources" / "problems.tsv"
 
 COLUMNS = ("industry", "industry_words", "problem", "phrases", "techniques", "disciplines")
-# The brief aims at 150-250 rows; the cap keeps the file reviewable by hand.
-MIN_ROWS, MAX_ROWS = 150, 300
+# The first brief aimed at 150-250 rows (248 written); a second pass added thin industries' problems
+# and 24 more Jilin industries (408 rows). The cap keeps the file reviewable by hand.
+MIN_ROWS, MAX_ROWS = 150, 450
 MIN_PROBLEMS_PER_INDUSTRY = 3
 PHRASE_MIN, PHRASE_MAX = 2, 12
 TERM_MIN, TERM_MAX = 2, 20
-# ASCII letters are allowed only inside these abbreviations (ISO9001, IATF16949, TMR ...).
-ALLOWED_ASCII = frozenset({"GAP", "HACCP", "IATF", "ISO", "TMR"})
+# ASCII letters are allowed only inside these abbreviations (ISO9001, IATF16949, TMR, GMP ...).
+ALLOWED_ASCII = frozenset({"GAP", "GMP", "HACCP", "IATF", "ISO", "TMR"})
 # Words too generic to signal anything on their own.
 GENERIC_PHRASES = frozenset(
     {
