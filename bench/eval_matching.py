@@ -124,9 +124,14 @@ def _sweep() -> list[Any]:
 
 
 SWEEP: list[Any] = []
+# --features: each need's whole scored pool with both channels (components and fused score),
+# for bench/learn_fusion.py
+FEATURES: list[dict[str, Any]] = []
 
 
-def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = False) -> RunResult:
+def run_encoder(
+    spec: str, workdir: Path, which: str = "dev", sweep: bool = False, features: bool = False
+) -> RunResult:
     """Build a database, start the app, import, create needs, rank; read back what was stored."""
     from fastapi.testclient import TestClient
     from sqlmodel import Session, col, select
@@ -142,6 +147,7 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
     from matching.corpus import ProfileCorpus
     from matching.evaluate import load_counties_csv, parse_id
     from matching.index import vectors_from_bytes
+    from matching.scoring import score_profile_pool
     from matching.tokenizer import split_tokens
     from matching.types import Query
 
@@ -325,6 +331,26 @@ def run_encoder(spec: str, workdir: Path, which: str = "dev", sweep: bool = Fals
                 )
                 got = corpus.search(query, counties=counties, limit=K, weights=weights)
                 runs[dev_nid] = [dev_of_profile[i] for i in got.ids]
+                if weights is None and features:
+                    with corpus.lock:
+                        pool = score_profile_pool(
+                            query,
+                            lexical_index=corpus.lexical,
+                            dense_index=corpus.dense,
+                            table=corpus.table,
+                            counties=counties,
+                            second_index=corpus.second,
+                        )
+                    FEATURES.append(
+                        {
+                            "set": which,
+                            "need": dev_nid,
+                            "program": need_docs[db_nid].program,
+                            "ids": [dev_of_profile[int(i)] for i in pool.ids],
+                            "score": pool.scores.tolist(),
+                            **{k: v.tolist() for k, v in pool.components.items()},
+                        }
+                    )
             if weights is None:
                 two_lists = runs
             else:
@@ -497,6 +523,9 @@ def main() -> None:
     )
     ap.add_argument("--workdir", default="/tmp", help="where the throwaway databases go")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    ap.add_argument(
+        "--features", metavar="PATH", help="write each need's scored pool (JSON lines) to PATH"
+    )
     args = ap.parse_args()
     specs = [s.strip() for s in args.encoder.split(",") if s.strip()]
     sets = [s.strip() for s in args.set.split(",") if s.strip()]
@@ -510,7 +539,9 @@ def main() -> None:
             wait_for_others()
             print(f"[{which} {spec}] load {load_avg()}", flush=True)
             probe = OthersCpu()
-            results.append(run_encoder(spec, Path(args.workdir), which, args.sweep))
+            results.append(
+                run_encoder(spec, Path(args.workdir), which, args.sweep, bool(args.features))
+            )
             results[-1].timings["others_cores"] = probe.cores()
         bodies.append(f"#### Set `{which}`\n\n" + tables(results, which))
     total = time.perf_counter() - t0
@@ -521,6 +552,11 @@ def main() -> None:
         f"--set {','.join(sets)}`\n"
     )
     body = "\n\n".join(bodies)
+    if args.features:
+        with open(args.features, "w", encoding="utf-8") as out:
+            for row in FEATURES:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"{len(FEATURES)} pools written to {args.features}")
     print(header)
     print(body)
     if not args.no_write:
