@@ -43,7 +43,8 @@ class Problem:
         return self.techniques + self.disciplines
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
+    """How the map compares text: NFKC, lower case."""
     return unicodedata.normalize("NFKC", text).lower()
 
 
@@ -62,9 +63,9 @@ def load_problems(text: str | None = None) -> tuple[Problem, ...]:
         out.append(
             Problem(
                 industry,
-                () if words == "*" else tuple(_norm(w) for w in words.split()),
+                () if words == "*" else tuple(normalise(w) for w in words.split()),
                 name,
-                tuple(_norm(p) for p in phrases.split()),
+                tuple(normalise(p) for p in phrases.split()),
                 tuple(techniques.split()),
                 tuple(disciplines.split()),
             )
@@ -83,7 +84,7 @@ class ProblemMap:
     def find(self, text: str) -> list[tuple[Problem, str]]:
         """The problems ``text`` describes, each with the phrase that showed it, in the file's
         order."""
-        norm = _norm(text)
+        norm = normalise(text)
         hits = []
         for p in self.problems:
             phrase = next((ph for ph in p.phrases if ph in norm), None)

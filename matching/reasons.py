@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from matching.problems import Problem, normalise
 from matching.table import county_int
 from matching.text import profile_sentences
 from matching.types import CountyInfo, ProfileDoc, Program
@@ -128,6 +129,28 @@ def region_note(profile: ProfileDoc, county: CountyInfo | None) -> str | None:
     return f"意向服务{REGION_NAMES.get(county.region, county.region)}地区"
 
 
+def problem_note(profile: ProfileDoc, problems: Sequence[tuple[Problem, str]]) -> str | None:
+    """Why a profile answers the need's problem in the problem map's words: the first problem
+    recognised in the need (``ProblemMap.find``: the problem and the need's phrase that showed
+    it) whose techniques or disciplines the profile names, e.g. 问题对应：需求所述「叶子发黄」属
+    「玉米·营养失调」，其专长涉及：测土配方施肥、缺锌."""
+    if not problems:
+        return None
+    text = normalise(
+        "".join(
+            (profile.title or "", *profile.fields, profile.expertise, profile.achievements or "")
+        )
+    )
+    for problem, phrase in problems:
+        named = [t for t in problem.terms if normalise(t) in text]
+        if named:
+            label = f"{problem.industry}·{problem.name}"
+            return f"问题对应：需求所述「{phrase}」属「{label}」，其专长涉及：" + "、".join(
+                named[:3]
+            )
+    return None
+
+
 def build_reasons(
     profile: ProfileDoc,
     *,
@@ -139,11 +162,13 @@ def build_reasons(
     need_text: str,
     dense_strength: float,
     remaining_capacity: int | None = None,
+    problems: Sequence[tuple[Problem, str]] = (),
 ) -> tuple[str, ...]:
     """The reasons of one match, most telling first.
 
     ``matched_terms``/``term_weights``: the query terms found in the profile and their idf, most
     specific first. ``dense_strength``: the normalised dense component in [0, 1].
+    ``problems``: the problems recognised in the need (``problem_note``).
     """
     reasons: list[str] = []
     home = hometown_note(profile.hometown_county_code, county_code, counties)
@@ -155,6 +180,9 @@ def build_reasons(
         reasons.append("匹配关键词：" + "、".join(shown))
     elif dense_strength >= 0.7:
         reasons.append("语义相近（无共同关键词）")
+    solves = problem_note(profile, problems)
+    if solves:
+        reasons.append(solves)
     sentence = best_sentence(profile_sentences(profile), list(matched_terms), weights, need_text)
     if sentence:
         reasons.append(f"最相关经历：{sentence}")

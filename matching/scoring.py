@@ -30,6 +30,7 @@ from matching.fusion import (
 )
 from matching.index import DenseIndex
 from matching.lexical import LexicalIndex, isin_ids
+from matching.problems import Problem
 from matching.reasons import build_reasons, telling_terms
 from matching.table import CandidateAttributes, ProfileTable, availability_code, county_int
 from matching.table import region_mask as _region_mask
@@ -205,11 +206,13 @@ def page_to_matches(
     profiles: Mapping[int, ProfileDoc],
     counties: Mapping[str, CountyInfo],
     remaining_capacity: Mapping[int, int] | None = None,
+    problems: Sequence[tuple[Problem, str]] = (),
 ) -> list[Match]:
     """``Match`` objects with reasons, from the page and the data the caller fetched for it.
 
     ``profiles``: the page's profiles by id (one missing, e.g. deleted meanwhile, gets no
-    reasons); ``remaining_capacity``: places left by profile id (absent: no capacity note).
+    reasons); ``remaining_capacity``: places left by profile id (absent: no capacity note);
+    ``problems``: those recognised in the need (``ProblemMap.find``), for 问题对应 reasons.
     """
     query = page.query
     left = remaining_capacity or {}
@@ -228,6 +231,7 @@ def page_to_matches(
                 need_text=query.text,
                 dense_strength=_semantic(entry.components),
                 remaining_capacity=left.get(entry.profile_id),
+                problems=problems,
             )
         out.append(
             Match(

@@ -53,7 +53,7 @@ from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
 from matching.index import DenseIndex
-from matching.problems import ProblemMap, default_map
+from matching.problems import Problem, ProblemMap, default_map
 from matching.text import need_lexical_text
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
@@ -445,6 +445,13 @@ class Matcher:
             return []
         return list(_problem_tokens(self.problems, need_lexical_text(doc)))
 
+    def problems_in(self, doc: NeedDoc) -> list[tuple[Problem, str]]:
+        """The problems the need describes, each with the phrase that showed it (for reasons);
+        none when the map is off."""
+        if self.problems is None:
+            return []
+        return list(_problems_found(self.problems, need_lexical_text(doc)))
+
     def second_query_for_need(self, session: Session, doc: NeedDoc) -> FloatArray | None:
         """A need's vector in the second channel when a current one exists, else None."""
         if self.quality is None:
@@ -501,6 +508,11 @@ class Matcher:
                 self.index_root, self.corpus, seq=seq, seq_hash=self.applied_hash, stamp=self.stamp
             )
             self._saved_seq = seq
+
+
+@lru_cache(maxsize=8192)
+def _problems_found(problems: ProblemMap, text: str) -> tuple[tuple[Problem, str], ...]:
+    return tuple(problems.find(text))
 
 
 @lru_cache(maxsize=8192)

@@ -8,7 +8,7 @@ which writes the reasons. Nothing here runs the model except ``search`` (one sho
 needs or profiles saved by a process with another model.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -30,6 +30,7 @@ from matching.fusion import (
     applicable_components,
     match_degree,
 )
+from matching.problems import Problem
 from matching.scoring import page_to_matches
 from matching.types import Match, MatchFilters, NeedMatch, Query, RankedPage
 
@@ -57,13 +58,24 @@ class Provenance:
     model_version: str | None = None
 
 
-def _matches(session: Session, matcher: Matcher, page: RankedPage, places: Places) -> list[Match]:
-    """The page's reasons, from its profiles (read as plain columns) and their places left."""
+def _matches(
+    session: Session,
+    matcher: Matcher,
+    page: RankedPage,
+    places: Places,
+    problems: Sequence[tuple[Problem, str]] = (),
+) -> list[Match]:
+    """The page's reasons, from its profiles (read as plain columns) and their places left;
+    ``problems``: those recognised in the need (问题对应 reasons)."""
     if not page.entries:
         return []
     docs = profile_docs(session, page.ids)
     return page_to_matches(
-        page, profiles=docs, counties=matcher.counties, remaining_capacity=places.left(docs)
+        page,
+        profiles=docs,
+        counties=matcher.counties,
+        remaining_capacity=places.left(docs),
+        problems=problems,
     )
 
 
@@ -146,7 +158,7 @@ def need_matches(
         exclude_ids=places.full,
     )
     page, weights = _page_for_need(session, matcher, need, limit, filters)
-    matches = _matches(session, matcher, page, places)
+    matches = _matches(session, matcher, page, places, matcher.problems_in(need_doc(need)))
     items = _people(session, matches, weights, need.program == "return_home")
     # One query for the whole page: who on it has said 我有意向 for this need.
     interested = interests.active_profile_ids(

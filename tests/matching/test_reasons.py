@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from matching.reasons import best_sentence, build_reasons, display_terms, hometown_note
+from matching.problems import ProblemMap, load_problems
+from matching.reasons import (
+    best_sentence,
+    build_reasons,
+    display_terms,
+    hometown_note,
+    problem_note,
+)
 from matching.types import CountyInfo, ProfileDoc
 
 P = ProfileDoc(
@@ -124,3 +131,43 @@ def test_match_degree_is_a_share_of_the_best_possible_score() -> None:
     assert (
         match_degree(1.08, w, return_home=True) == 68
     )  # 1.08 / 1.58: the same score counts for less
+
+
+MAP = ProblemMap(
+    load_problems(
+        "水稻\t水稻 稻田\t盐碱死苗\t返碱 死苗\t苏打盐渍土改良 脱硫石膏\t土壤学\n"
+        "水稻\t水稻 稻田\t稻瘟病\t叶子有斑 穗颈发黑\t稻瘟病防治\t植物病理学\n"
+        "电商\t*\t卖不上价\t卖不上价 压货\t直播运营 品牌策划\t市场营销\n"
+    )
+)
+
+
+def test_the_problem_reason_names_the_need_s_words_and_the_profile_s_techniques() -> None:
+    found = MAP.find("稻田返碱，秧苗成片死苗，大米也卖不上价")
+    assert [(p.name, phrase) for p, phrase in found] == [
+        ("盐碱死苗", "返碱"),
+        ("卖不上价", "卖不上价"),
+    ]
+    assert problem_note(P, found) == (
+        "问题对应：需求所述「返碱」属「水稻·盐碱死苗」，其专长涉及：苏打盐渍土改良"
+    )
+    # the first recognised problem the profile answers is the one named
+    assert problem_note(P, list(reversed(found))) == problem_note(P, found)
+    # a problem the profile does not answer gives no reason; nor does a need with none
+    assert problem_note(P, MAP.find("水稻叶子有斑")) is None
+    assert problem_note(P, []) is None
+    reasons = build_reasons(
+        P,
+        county_code=None,
+        program="science_commissioner",
+        counties={},
+        matched_terms=["苏打盐渍土"],
+        term_weights=[3.0],
+        need_text="稻田返碱",
+        dense_strength=0.5,
+        problems=found,
+    )
+    assert reasons[:2] == (
+        "匹配关键词：苏打盐渍土",
+        "问题对应：需求所述「返碱」属「水稻·盐碱死苗」，其专长涉及：苏打盐渍土改良",
+    )

@@ -408,6 +408,15 @@ def test_the_problem_map_reads_a_symptom_as_a_technique(world: Any) -> None:
     assert led_on is not None
     assert "测土配方" in led_on.expertise
     assert any("测土配方施肥" in r or "缺锌" in r for r in on.items[0].reasons)
+    # and the reason names the problem the county described, in the county's words
+    solves = [r for r in on.items[0].reasons if r.startswith("问题对应：")]
+    assert len(solves) == 1, on.items[0].reasons
+    assert "「发黄」" in solves[0] or "「叶子发黄」" in solves[0], solves[0]
+    assert "测土配方施肥" in solves[0] or "缺锌" in solves[0]
+    assert not any(r.startswith("问题对应：") for i in off.items for r in i.reasons)
+    # someone whose profile names none of the problem's techniques gets no such reason
+    others = [i for i in on.items if "电商" in str(i.reasons) or "直播" in str(i.reasons)]
+    assert others and not any(r.startswith("问题对应：") for i in others for r in i.reasons)
 
 
 def test_a_poll_reads_only_what_is_new(world: Any) -> None:
