@@ -180,6 +180,8 @@ def in_process(
         matcher.pull_second(session)
     second_s = time.perf_counter() - t
     second = len(matcher.corpus.second) if matcher.corpus.second is not None else 0
+    docs = matcher.open_needs.docs
+    needs_second = sum(matcher.open_needs.second(d) is not None for d in docs.values())
     before, _ = rss_mb()
     with Session(engine) as session:
         begin_read_only(session)
@@ -193,6 +195,7 @@ def in_process(
         "params": params,
         "channels": channels,
         "second_vectors": second,
+        "needs_with_second": needs_second,
         "second_load_s": round(second_s, 1),
         "matcher_start_s": round(start_s, 1),
         "candidates_s": s.candidate_seconds,
@@ -301,7 +304,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             continue
         p = ", ".join(f"{k}={v}" for k, v in r["params"].items()) or "defaults"
         lines.append(
-            f"| {args.profiles:,} | {r['channels']} | {r['needs']:,} ({r['seats']:,}) | {p} "
+            f"| {args.profiles:,} | {r['channels']} ({r['needs_with_second']:,} needs with both) "
+            f"| {r['needs']:,} ({r['seats']:,}) | {p} "
             f"| {r['pairs']:,} "
             f"({r['people']:,}) | {r['candidates_s']:.1f} | {r['solve_s']:.2f} "
             f"| {r['total_s']:.1f} "
@@ -361,7 +365,11 @@ def main() -> None:
         print(f"building {path} ...", flush=True)
         build(path, args.profiles, args.needs, Path(args.workdir))
     if args.channels == 2:
-        two = workdir / f"plan-{args.profiles}-{args.needs}-2ch.db"
+        # the needs' second-channel rows record the problem map's digest: a database made
+        # with another map would rank every need with one channel
+        from matching.problems import default_map
+
+        two = workdir / f"plan-{args.profiles}-{args.needs}-2ch-{default_map().digest}.db"
         if not two.exists():
             import shutil
 
