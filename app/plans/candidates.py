@@ -65,6 +65,7 @@ TOP_K = 50
 # 128, 100k x 512).
 BATCH = 32
 COPY_BATCH = 128
+COPY_CHUNK = 8192  # vectors copied per hold of the corpus lock
 _TERM_SPLIT = re.compile(r"[/／、,，;；|\s]+")
 
 
@@ -183,10 +184,20 @@ class _DenseCopy:
     """An exact dense index's vectors copied once (``(n, dim)``), people excluded from every
     search marked, searched a batch of queries at a time with one matrix product."""
 
-    def __init__(self, dense: DenseIndex, excluded: npt.NDArray[np.int64]) -> None:
-        self.ids = dense.ids
-        self.vectors = dense.vectors_for(self.ids)
-        self.out = np.flatnonzero(np.isin(self.ids, excluded))
+    def __init__(self, dense: DenseIndex, excluded: npt.NDArray[np.int64], lock: Any) -> None:
+        # Copied a chunk at a time, each under the corpus lock: a request waits for one chunk,
+        # not the whole copy (the plan's thread runs at a lower priority and, holding the lock
+        # for the 350 MB of both channels, kept a request of its worker waiting up to 1 s). A
+        # profile removed meanwhile is copied as zeros and marked out like the excluded.
+        with lock:
+            self.ids = dense.ids
+        self.vectors = np.zeros((len(self.ids), dense.dim), dtype=np.float32)
+        for start in range(0, len(self.ids), COPY_CHUNK):
+            with lock:
+                part = dense.vectors_for(self.ids[start : start + COPY_CHUNK])
+            self.vectors[start : start + len(part)] = part
+        gone = ~self.vectors.any(axis=1)
+        self.out = np.flatnonzero(np.isin(self.ids, excluded) | gone)
         self._order = np.argsort(self.ids, kind="stable")
         self._sorted = self.ids[self._order]
 
@@ -283,13 +294,16 @@ def _copies(matcher: Matcher, filters: MatchFilters, any_queries: bool) -> _Copi
         allowed, excluded = corpus.table.filter_ids(filters)
         if allowed is not None or not any_queries:
             return _Copies(None, None)
-        dense = _DenseCopy(corpus.dense, excluded) if corpus.dense.kind == "exact" else None
+        first = corpus.dense if corpus.dense.kind == "exact" else None
         second = corpus.second if corpus.second is not None and len(corpus.second) else None
-        copy2 = (
-            _DenseCopy(second, excluded) if second is not None and second.kind == "exact" else None
-        )
-        copied = dense is not None and (copy2 is not None or second is None)
-        return _Copies(dense, copy2, COPY_BATCH if copied else BATCH)
+    dense = _DenseCopy(first, excluded, corpus.lock) if first is not None else None
+    copy2 = (
+        _DenseCopy(second, excluded, corpus.lock)
+        if second is not None and second.kind == "exact"
+        else None
+    )
+    copied = dense is not None and (copy2 is not None or second is None)
+    return _Copies(dense, copy2, COPY_BATCH if copied else BATCH)
 
 
 def _batched(
