@@ -329,6 +329,10 @@ def run_one(db: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             run_cli(env, "seed-demo")
             if args.size != "demo":
                 add_synthetic_profiles(url, int(args.size.rstrip("k")) * 1000, workdir)
+                # seed-demo saved an index snapshot; the rows above were written behind the
+                # service's back (no audit events), so that snapshot would look current and
+                # the service would serve the demo's profiles alone: build from the rows
+                shutil.rmtree(data_dir / "index", ignore_errors=True)
             if db == "sqlite":
                 shutil.copy(data_dir / "xiangcai.db", template)
         print(f"  [{db}] database ready in {time.perf_counter() - t:.0f} s", flush=True)

