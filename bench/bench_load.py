@@ -215,22 +215,42 @@ async def one_request(
         tally.add(time.perf_counter() - t, 0, False)
 
 
+# How the clients reach the server: each its own keep-alive connection, as people in their own
+# browsers do ("own"), or one pool of connections shared by all, as a reverse proxy's upstream
+# pool or one program with many tasks does ("shared"; httpx hands a request the first idle
+# connection, so how many requests each worker process holds at a time drifts).
+CONNECTIONS = "shared"
+
+
+def set_connections(how: str) -> None:
+    global CONNECTIONS
+    CONNECTIONS = how
+
+
 async def clients_for(
     base: str, actors: Actors, n: int, seconds: float, seed: int, tally: Tally
 ) -> float:
     """``n`` closed-loop clients for ``seconds``; returns the wall time."""
+    stop = time.perf_counter() + seconds
+
+    async def loop(i: int, client: httpx.AsyncClient) -> None:
+        rng = random.Random(seed * 1000 + i)
+        while time.perf_counter() < stop:
+            await one_request(client, actors, rng, tally)
+
+    async def own(i: int) -> None:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+            await loop(i, client)
+
+    t = time.perf_counter()
+    if CONNECTIONS == "own":
+        await asyncio.gather(*(own(i) for i in range(n)))
+        return time.perf_counter() - t
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        stop = time.perf_counter() + seconds
-
-        async def loop(i: int) -> None:
-            rng = random.Random(seed * 1000 + i)
-            while time.perf_counter() < stop:
-                await one_request(client, actors, rng, tally)
-
-        t = time.perf_counter()
-        await asyncio.gather(*(loop(i) for i in range(n)))
-        return time.perf_counter() - t
+        await asyncio.gather(*(loop(i, client) for i in range(n)))
+    return time.perf_counter() - t
 
 
 async def burst_with_others(
@@ -368,7 +388,8 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Measured {info['date']} on {info['cpu']}, {info['memory']}; Python {info['python']}; "
         f"`python bench/bench_load.py --size {args.size} --workers {args.workers} "
-        f"--clients {args.clients} --burst {args.burst} --duration {args.duration:g}`; "
+        f"--clients {args.clients} --burst {args.burst} --duration {args.duration:g} "
+        f"--connections {args.connections}`; "
         f"load average at the end {load_avg()}.",
         "",
         "| | " + " | ".join(results) + " |",
@@ -440,7 +461,14 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="seed anew, not from the cache")
     parser.add_argument("--prepare-only", action="store_true", help="build the databases only")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--connections",
+        choices=("shared", "own"),
+        default=CONNECTIONS,
+        help="one pool of connections for all clients, or one connection per client",
+    )
     args = parser.parse_args()
+    set_connections(args.connections)
     workdir = Path(args.workdir) / "xiangcai-load"
     workdir.mkdir(parents=True, exist_ok=True)
     results = {}

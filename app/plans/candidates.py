@@ -12,10 +12,11 @@ whose capacity is used up excluded), and hands the solver rows, never database i
   weights, a need without one with the first alone (``scoring.second_channel``).
 - Each channel's search is done for a batch of needs at once: one matrix product instead of
   one scan of the whole index per need, which at 100k profiles was most of a need's cost (20 ms
-  of 25). On an exact index the product is numpy's against a copy of the vectors taken once per
-  plan (``_DenseCopy``; with ``top_columns``, 0.55 ms a need and channel; FAISS's own batched
-  search spends about as long per query as one search, keeping the best 100 of each); on IVF
-  (50k profiles and more) FAISS's batched search. Each need's pool is then scored by
+  of 25). Up to ``COPY_MAX`` profiles the product is numpy's against a copy of the vectors taken
+  once per plan (``_DenseCopy``; with ``top_columns``, 0.55 ms a need and channel; FAISS's own
+  batched search spends about as long per query as one search, keeping the best 100 of each),
+  exact even where the live index is IVF (from 50k profiles; the lists' top 10 are the same,
+  matching/ivf.py); above it FAISS's batched search. Each need's pool is then scored by
   ``score_profile_pool`` as on its match list, with those searches already answered
   (``_Prefetched``). The copy is the corpus when the plan started: a profile edited while the
   plan runs is ranked as it was.
@@ -66,6 +67,11 @@ TOP_K = 50
 BATCH = 32
 COPY_BATCH = 128
 COPY_CHUNK = 8192  # vectors copied per hold of the corpus lock
+# Channels of at most this many profiles are copied (exact or IVF alike: 0.9 GB for both at
+# 250k); larger ones are searched with FAISS's batched search on the live index. At 100k
+# profiles FAISS's IVF search (nprobe 64, k 100) took 64.5 s for 10,000 needs with both
+# channels, the copies 3x less.
+COPY_MAX = 250_000
 _TERM_SPLIT = re.compile(r"[/／、,，;；|\s]+")
 
 
@@ -294,12 +300,12 @@ def _copies(matcher: Matcher, filters: MatchFilters, any_queries: bool) -> _Copi
         allowed, excluded = corpus.table.filter_ids(filters)
         if allowed is not None or not any_queries:
             return _Copies(None, None)
-        first = corpus.dense if corpus.dense.kind == "exact" else None
+        first = corpus.dense if len(corpus.dense) <= COPY_MAX else None
         second = corpus.second if corpus.second is not None and len(corpus.second) else None
     dense = _DenseCopy(first, excluded, corpus.lock) if first is not None else None
     copy2 = (
         _DenseCopy(second, excluded, corpus.lock)
-        if second is not None and second.kind == "exact"
+        if second is not None and len(second) <= COPY_MAX
         else None
     )
     copied = dense is not None and (copy2 is not None or second is None)
