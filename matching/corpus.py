@@ -116,26 +116,21 @@ class ProfileCorpus:
             ids = old.ids.copy()
         try:
             vectors = np.zeros((len(ids), old.dim), dtype=np.float32)
+            held = np.zeros(len(ids), dtype=bool)
             for start in range(0, len(ids), chunk):
                 with self.lock:
-                    # an id dropped meanwhile comes back as zeros; it is in the changed set
-                    part = old.vectors_for(ids[start : start + chunk])
-                vectors[start : start + len(part)] = part
-            fresh = DenseIndex.build(
-                ids,
-                vectors,
-                old.version,
-                exact_threshold=old.exact_threshold,
-                nprobe=old.nprobe,
-                exact_subset_max=old.exact_subset_max,
-            )
+                    # an id dropped meanwhile is not held any more (and is in the changed set)
+                    part = ids[start : start + chunk]
+                    held[start : start + len(part)] = old.holds(part)
+                    vectors[start : start + len(part)] = old.vectors_for(part)
+            fresh = old.built_like(ids[held], vectors[held])
             with self.lock:
                 if self.second is not old:  # another model's channel started meanwhile
                     return False
                 changed = np.array(sorted(self._second_changed), dtype=np.int64)
                 if len(changed):
                     fresh.remove(changed)
-                    live = changed[[int(i) in old for i in changed]]
+                    live = changed[old.holds(changed)]
                     if len(live):
                         fresh.add(live, old.vectors_for(live))
                 self.second = fresh

@@ -186,9 +186,14 @@ class DenseIndex:
     def rebuilt(self) -> DenseIndex:
         """A new index of the same vectors, exact or IVF by the current size (retrains IVF)."""
         ids = self.ids
+        return self.built_like(ids, self.vectors_for(ids))
+
+    def built_like(self, ids: Sequence[int] | IntArray, vectors: npt.ArrayLike) -> DenseIndex:
+        """A new index of these vectors with this one's model and settings, exact or IVF by
+        their number."""
         return DenseIndex.build(
             ids,
-            self.vectors_for(ids),
+            vectors,
             self.version,
             exact_threshold=self.exact_threshold,
             nprobe=self.nprobe,
@@ -232,7 +237,7 @@ class DenseIndex:
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
     def __contains__(self, doc_id: object) -> bool:
-        if not isinstance(doc_id, int | np.integer):
+        if not isinstance(doc_id, int | np.integer) or not -(2**63) <= int(doc_id) < 2**63:
             return False
         return bool(self._held.holds(np.array([int(doc_id)], dtype=np.int64))[0])
 

@@ -52,7 +52,6 @@ from app.profiles.docs import profile_docs
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
-from matching.index import DenseIndex
 from matching.problems import Problem, ProblemMap, default_map
 from matching.text import need_lexical_text
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
@@ -274,14 +273,7 @@ class Matcher:
             with self.corpus.lock:
                 ids = old.ids.copy()
                 vectors = old.vectors_for(ids)
-            fresh = DenseIndex.build(
-                ids,
-                vectors,
-                old.version,
-                exact_threshold=old.exact_threshold,
-                nprobe=old.nprobe,
-                exact_subset_max=old.exact_subset_max,
-            )
+            fresh = old.built_like(ids, vectors)
             with self._sync_lock, self.corpus.lock:
                 changed = sorted(self._dirty or ())
                 if changed:

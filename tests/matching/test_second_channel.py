@@ -176,14 +176,28 @@ def test_a_grown_second_channel_is_rebuilt_as_ivf_keeping_what_changed_meanwhile
         corpus.put_second([395], second[395][None, :])  # reached by the fill
         return build(*args, **kw)  # type: ignore[arg-type]
 
+    old = corpus.second
+    assert old is not None
+    copy = old.vectors_for
+    calls = []
+
+    def copying(ids: object) -> np.ndarray:
+        if not calls:  # while the first chunk is copied, a profile of a later one is dropped
+            corpus.drop_second([300])
+        calls.append(ids)
+        return copy(ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(old, "vectors_for", copying)
     monkeypatch.setattr(DenseIndex, "build", meanwhile)
-    assert corpus.rebuild_second()
+    assert corpus.rebuild_second(chunk=100)
     monkeypatch.setattr(DenseIndex, "build", build)
+    assert len(calls) >= 4  # copied a chunk at a time
     rebuilt = corpus.second
     assert rebuilt is not None
     assert rebuilt.kind == "ivf"
-    assert len(rebuilt) == 390  # 390 put, 5 dropped, 395 added
+    assert len(rebuilt) == 389  # 390 put, 5 and 300 dropped, 395 added
     assert 5 not in rebuilt
+    assert 300 not in rebuilt
     assert 395 in rebuilt
     np.testing.assert_allclose(rebuilt.vectors_for([6])[0], moved, atol=1e-6)
     np.testing.assert_allclose(rebuilt.vectors_for([200])[0], second[200], atol=1e-6)
