@@ -93,8 +93,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
-from ortools.sat.python import cp_model
+
+# OR-Tools is imported where a plan is solved, not with the module: it pulls in pandas and costs
+# every worker process 0.4 s of start-up (python -X importtime), for an action taken rarely.
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -410,6 +411,8 @@ def _solve_flow(
     need_node = 2 + p + np.arange(n, dtype=np.int64)
     head = problem.need_headcount.astype(np.int64)
     supply = int(min(int(problem.person_capacity.sum()), int(head.sum())))
+    from ortools.graph.python import min_cost_flow
+
     flow = min_cost_flow.SimpleMinCostFlow()
     flow.add_arcs_with_capacity_and_unit_cost(
         np.full(p, source),
@@ -548,6 +551,8 @@ def _solve_cp_sat(
 ) -> tuple[IntArray, bool, float | None]:
     """Candidate rows chosen by CP-SAT with the employer limit, whether proven optimal, and the
     gap to its bound in score units (of the last stage)."""
+    from ortools.sat.python import cp_model
+
     k = problem.max_per_employer_per_county
     assert k is not None
     m = cp_model.CpModel()
