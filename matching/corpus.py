@@ -83,12 +83,13 @@ class ProfileCorpus:
         with self.lock:
             if self.second is None:
                 return 0
-            keep = [i for i, pid in enumerate(ids) if pid in self.dense]
-            if keep:
-                self.second.add([ids[i] for i in keep], x[keep])
+            ids_arr = np.asarray(ids, dtype=np.int64)
+            keep = self.dense.holds(ids_arr)
+            if keep.any():
+                self.second.add(ids_arr[keep], x[keep])
                 if self._second_changed is not None:
-                    self._second_changed.update(int(ids[i]) for i in keep)
-            return len(keep)
+                    self._second_changed.update(ids_arr[keep].tolist())
+            return int(keep.sum())
 
     def drop_second(self, ids: Sequence[int]) -> None:
         with self.lock:
