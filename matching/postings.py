@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped, unused-ignore]
 
+from matching.idrows import IdRows
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
@@ -60,7 +62,7 @@ class TermCounts:
         self._row_len = np.zeros(0, dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._n_rows = 0
-        self._id_to_row: dict[int, int] = {}
+        self._id_to_row = IdRows()
         self._total_len = 0.0
 
     def _fill(self, ids: Sequence[int] | IntArray, token_lists: Sequence[Sequence[str]]) -> None:
@@ -114,7 +116,7 @@ class TermCounts:
         self._row_len = lens.astype(np.float32)
         self._alive = np.ones(n, dtype=bool)
         self._n_rows = n
-        self._id_to_row = {int(d): r for r, d in enumerate(self._row_ids.tolist())}
+        self._id_to_row = IdRows(self._row_ids)
         self._df = np.diff(self._base.indptr).astype(np.int64)
         self._total_len = float(self._row_len.sum())
 
@@ -130,7 +132,7 @@ class TermCounts:
         self._row_len = row_len
         self._n_rows = n = len(row_ids)
         self._alive = np.ones(n, dtype=bool)
-        self._id_to_row = {int(d): r for r, d in enumerate(row_ids.tolist())}
+        self._id_to_row = IdRows(row_ids)
         self._df = np.diff(base.indptr).astype(np.int64)
         self._total_len = float(row_len.sum())
 
@@ -237,7 +239,7 @@ class TermCounts:
         self._row_len = self._row_len[alive_rows].copy()
         self._n_rows = len(alive_rows)
         self._alive = np.ones(self._n_rows, dtype=bool)
-        self._id_to_row = {int(d): r for r, d in enumerate(self._row_ids.tolist())}
+        self._id_to_row = IdRows(self._row_ids)
 
     def _full_csr(self, v: int) -> sp.csr_matrix:
         base = _pad_columns(self._base, v).tocsr()
@@ -275,6 +277,4 @@ class TermCounts:
         return self._delta
 
     def _rows_of(self, doc_ids: Sequence[int] | IntArray) -> IntArray:
-        return np.fromiter(
-            (self._id_to_row.get(int(d), -1) for d in doc_ids), dtype=np.int64, count=len(doc_ids)
-        )
+        return self._id_to_row.rows(np.asarray(doc_ids, dtype=np.int64))

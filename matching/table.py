@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matching.idrows import IdRows
 from matching.persist import read_checked, write_checked
 from matching.types import (
     AVAILABILITIES,
@@ -77,7 +78,7 @@ class ProfileTable:
         self._live = np.zeros(cap, bool)
         self._home = np.zeros(cap, np.int64)
         self._regions = np.zeros(cap, np.uint8)
-        self._row: dict[int, int] = {}
+        self._row = IdRows()
 
     @classmethod
     def build(cls, profiles: Iterable[ProfileDoc]) -> ProfileTable:
@@ -129,7 +130,7 @@ class ProfileTable:
             new[: len(keep)] = col[keep]
             setattr(self, name, new)
         self._n = len(keep)
-        self._row = {int(i): r for r, i in enumerate(self._ids[: self._n].tolist())}
+        self._row = IdRows(self._ids[: self._n])
 
     def __len__(self) -> int:
         return len(self._row)
@@ -158,7 +159,7 @@ class ProfileTable:
         t._live = np.zeros(max(64, n), bool)
         t._live[:n] = True
         t._n = n
-        t._row = {int(i): r for r, i in enumerate(t._ids[:n].tolist())}
+        t._row = IdRows(t._ids[:n])
         return t
 
     def __contains__(self, profile_id: object) -> bool:
@@ -208,7 +209,7 @@ class ProfileTable:
     def attributes(self, ids: Sequence[int] | IntArray) -> CandidateAttributes:
         """Columns for a candidate list."""
         ids_arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-        rows = np.fromiter((self._row.get(int(i), -1) for i in ids_arr), np.int64, len(ids_arr))
+        rows = self._row.rows(ids_arr)
         known = rows >= 0
         r = np.where(known, rows, 0)
 

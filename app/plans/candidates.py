@@ -54,6 +54,7 @@ from app.profiles.models import Profile
 from matching.allocation import AllocationProblem
 from matching.encoders import l2_normalise
 from matching.fusion import default_weights
+from matching.idrows import IdRows
 from matching.index import DenseIndex
 from matching.scoring import ScoredPool, score_profile_pool, second_channel
 from matching.types import MatchFilters, NeedDoc, Query
@@ -149,20 +150,35 @@ def employer_key(affiliation: str | None) -> str:
 
 class _Prefetched:
     """The corpus's dense index with one need's unrestricted top-``k`` search already done (in a
-    batch); every other call, such as the search among a county's natives, goes to the index."""
+    batch); every other call, such as the search among a county's natives, goes to the index,
+    or, when the channel was copied, to the need's row of the batch's matrix product (every
+    profile's similarity to this need, already computed for the top ``k``)."""
 
     def __init__(
-        self, index: DenseIndex, hit: tuple[Any, Any], k: int, copy: _DenseCopy | None
+        self,
+        index: DenseIndex,
+        hit: tuple[Any, Any],
+        k: int,
+        copy: _DenseCopy | None,
+        query: npt.NDArray[np.float32] | None = None,
+        row: npt.NDArray[np.float32] | None = None,
     ) -> None:
         self._index = index
         self._hit: tuple[Any, Any] | None = hit
         self._k = k
         self._copy = copy
+        self._query = query
+        self._row = row
+
+    def _row_for(self, query: Any) -> npt.NDArray[np.float32] | None:
+        """The batch's row when ``query`` is the (normalised) query it was computed for."""
+        if self._row is None or self._query is None:
+            return None
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        return self._row if np.array_equal(q, self._query) else None
 
     def scores_for(self, query: Any, ids: Any) -> Any:
-        if self._copy is None:
-            return self._index.scores_for(query, ids)
-        return self._copy.scores_for(query, ids)
+        return self.scores_present(query, ids)[0]
 
     def search(
         self, queries: Any, k: int, allowed_ids: Any = None, exclude_ids: Any = ()
@@ -171,13 +187,15 @@ class _Prefetched:
         if hit is not None and k == self._k and allowed_ids is None:
             return hit
         if self._copy is not None and allowed_ids is not None:
-            return self._copy.search_among(queries, k, allowed_ids, exclude_ids)
+            return self._copy.search_among(
+                queries, k, allowed_ids, exclude_ids, self._row_for(queries)
+            )
         return self._index.search(queries, k, allowed_ids, exclude_ids)
 
     def scores_present(self, query: Any, ids: Any) -> tuple[Any, Any]:
         if self._copy is None:
             return self._index.scores_present(query, ids)
-        return self._copy.scores_present(query, ids)
+        return self._copy.scores_present(query, ids, self._row_for(query))
 
     def __len__(self) -> int:
         return len(self._index)
@@ -204,32 +222,41 @@ class _DenseCopy:
             self.vectors[start : start + len(part)] = part
         gone = ~self.vectors.any(axis=1)
         self.out = np.flatnonzero(np.isin(self.ids, excluded) | gone)
-        self._order = np.argsort(self.ids, kind="stable")
-        self._sorted = self.ids[self._order]
+        self.positions = IdRows(self.ids)
 
     def scores_for(self, query: Any, ids: Any) -> npt.NDArray[np.float32]:
         """``DenseIndex.scores_for`` from the copy (0 for a profile it does not hold)."""
         return self.scores_present(query, ids)[0]
 
     def scores_present(
-        self, query: Any, ids: Any
+        self, query: Any, ids: Any, row: npt.NDArray[np.float32] | None = None
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
         """``DenseIndex.scores_present`` from the copy: the scores, and which ids it holds (the
-        second channel holds only the profiles the fill has reached)."""
-        wanted = np.asarray(ids, dtype=np.int64)
-        q = l2_normalise(query)[0].astype(np.float32)
-        pos = np.minimum(np.searchsorted(self._sorted, wanted), max(len(self._sorted) - 1, 0))
-        found = (self._sorted[pos] == wanted) if len(self._sorted) else np.zeros(len(wanted), bool)
-        out = np.zeros(len(wanted), np.float32)
-        out[found] = self.vectors[self._order[pos[found]]] @ q
+        second channel holds only the profiles the fill has reached). ``row``: this query's
+        similarity to every copied vector, when a batch's product already holds it."""
+        pos = self.positions.rows(np.asarray(ids, dtype=np.int64))
+        found = pos >= 0
+        out = np.zeros(len(pos), np.float32)
+        if row is not None:
+            out[found] = row[pos[found]]
+        else:
+            q = l2_normalise(query)[0].astype(np.float32)
+            out[found] = self.vectors[pos[found]] @ q
         return out, found
 
-    def search_among(self, query: Any, k: int, allowed: Any, excluded: Any) -> tuple[Any, Any]:
+    def search_among(
+        self,
+        query: Any,
+        k: int,
+        allowed: Any,
+        excluded: Any,
+        row: npt.NDArray[np.float32] | None = None,
+    ) -> tuple[Any, Any]:
         """``DenseIndex.search`` of one query among ``allowed`` ids (a county's natives):
         ``(scores, ids)``, both ``(1, k)``, ties by id as ``DenseIndex`` breaks them."""
         ids = np.asarray(allowed, dtype=np.int64)
         ids = ids[~np.isin(ids, np.asarray(excluded, dtype=np.int64))]
-        sims = self.scores_for(query, ids)
+        sims = self.scores_present(query, ids, row)[0]
         out_s = np.full((1, k), -np.inf, np.float32)
         out_i = np.full((1, k), -1, np.int64)
         kk = min(k, len(ids))
@@ -239,17 +266,23 @@ class _DenseCopy:
             out_s[0, :kk], out_i[0, :kk] = sims[top], ids[top]
         return out_s, out_i
 
-    def search(self, matrix: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:
-        """``(scores, ids)``, both ``(len(matrix), k)``, best first, padded with -inf / -1 as
-        ``DenseIndex.search`` pads them."""
+    def search(
+        self, matrix: npt.NDArray[np.float32], k: int
+    ) -> tuple[Any, Any, npt.NDArray[np.float32]]:
+        """``(scores, ids, rows)``: the first two ``(len(matrix), k)``, best first, padded with
+        -inf / -1 as ``DenseIndex.search`` pads them; ``rows`` every query's similarity to every
+        copied vector, ``(len(matrix), n)``."""
         b, n = len(matrix), len(self.ids)
         if n == 0:
-            return np.full((b, k), -np.inf, np.float32), np.full((b, k), -1, np.int64)
+            empty = np.zeros((b, 0), np.float32)
+            return np.full((b, k), -np.inf, np.float32), np.full((b, k), -1, np.int64), empty
         scores = matrix.astype(np.float32) @ self.vectors.T
+        kept = scores[:, self.out].copy()
         scores[:, self.out] = -np.inf
         m = min(k, n)
         part = top_columns(scores, m)
         top = np.take_along_axis(scores, part, axis=1)
+        scores[:, self.out] = kept
         order = np.argsort(-top, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         ids = self.ids[np.take_along_axis(part, order, axis=1)]
@@ -257,7 +290,7 @@ class _DenseCopy:
         if m < k:
             top = np.pad(top, ((0, 0), (0, k - m)), constant_values=-np.inf)
             ids = np.pad(ids, ((0, 0), (0, k - m)), constant_values=-1)
-        return top, ids
+        return top, ids, scores
 
 
 def top_columns(scores: npt.NDArray[np.float32], m: int) -> npt.NDArray[np.intp]:
@@ -319,22 +352,25 @@ def _batched(
     k: int,
     filters: MatchFilters,
     corpus: Any,
-) -> list[tuple[Any, Any] | None]:
+) -> list[_Prefetched | None]:
     """Each vector's top-``k`` search in ``index`` (None where there is no vector), done as one
     batch: a matrix product on the copy, or FAISS's batched search."""
     rows = [i for i, v in enumerate(vectors) if v is not None]
-    out: list[tuple[Any, Any] | None] = [None] * len(vectors)
+    out: list[_Prefetched | None] = [None] * len(vectors)
     if not rows or index is None:
         return out
     matrix = np.concatenate([l2_normalise(vectors[i]) for i in rows])
     if copy is not None:
-        scores, ids = copy.search(matrix, k)
+        scores, ids, sims = copy.search(matrix, k)
     else:
         with corpus.lock:
             allowed, excluded = corpus.table.filter_ids(filters)
             scores, ids = index.search(matrix, k, allowed, excluded)
+        sims = None
     for j, i in enumerate(rows):
-        out[i] = (scores[j : j + 1], ids[j : j + 1])
+        hit = (scores[j : j + 1], ids[j : j + 1])
+        row = sims[j] if sims is not None else None
+        out[i] = _Prefetched(index, hit, k, copy, matrix[j], row)
     return out
 
 
@@ -362,10 +398,8 @@ def _pools(
     )
     out = []
     for i, query in enumerate(queries):
-        dense = _Prefetched(corpus.dense, firsts[i], pool, copies.dense)  # type: ignore[arg-type]
-        second_index = None
-        if twos[i] and second is not None:
-            second_index = _Prefetched(second, seconds[i], pool, copies.second)  # type: ignore[arg-type]
+        dense = firsts[i] or corpus.dense
+        second_index = seconds[i] if twos[i] and second is not None else None
         with corpus.lock:  # what ProfileCorpus.search holds, without writing the page
             out.append(
                 score_profile_pool(
