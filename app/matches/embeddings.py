@@ -15,11 +15,17 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.matches.models import NeedEmbedding, ProfileEmbedding, StoredEncoding
+from app.db import utcnow
+from app.matches.models import (
+    NeedEmbedding,
+    ProfileEmbedding,
+    ProfileQualityVector,
+    StoredEncoding,
+)
 from matching.encoders import Encoder, FloatArray, load_encoder
 from matching.index import vectors_from_bytes, vectors_to_bytes
 from matching.text import (
@@ -29,6 +35,7 @@ from matching.text import (
     need_dense_text,
     need_lexical_text,
     need_tokens,
+    profile_dense_parts,
     profile_dense_text,
     profile_lexical_text,
     profile_tokens,
@@ -41,6 +48,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 _PREPARED = "prepared_embeddings"
+_CARRIED = "carried_vectors"
 
 
 @lru_cache(maxsize=4)
@@ -121,6 +129,13 @@ def profile_digest(doc: ProfileDoc) -> str:
     return _digest(profile_dense_text(doc), profile_lexical_text(doc), " ".join(doc.fields))
 
 
+def profile_vector_digest(doc: ProfileDoc) -> str:
+    """What a profile's vectors, in both channels, are made from: the fields and the expertise
+    (``profile_dense_text`` for encoders that read one passage, ``profile_dense_parts`` for
+    those that pool sentences). Name, title, affiliation and achievements are only indexed."""
+    return _digest(profile_dense_text(doc), *profile_dense_parts(doc))
+
+
 def need_digest(doc: NeedDoc) -> str:
     return _digest(need_dense_text(doc), need_lexical_text(doc))
 
@@ -187,6 +202,55 @@ def prepare_ahead(session: Session, kind: Kind[DocT], docs: Sequence[DocT]) -> N
     remember_prepared(session, prepare(kind, docs, current_encoder()))
 
 
+def kept_vector(session: Session, before: ProfileDoc, after: ProfileDoc) -> bytes | None:
+    """The stored vector of a profile when an edit from ``before`` to ``after`` leaves what the
+    vectors are made from as it was (a new title, affiliation or achievements, or only the
+    capacity or availability: the common edits) and the row was made from ``before`` by the
+    running model; else None. Reads the row in the caller's transaction."""
+    if profile_vector_digest(before) != profile_vector_digest(after):
+        return None
+    row = session.exec(
+        select(ProfileEmbedding).where(col(ProfileEmbedding.profile_id) == after.id)
+    ).first()
+    if not is_current(row, stamp_for(current_encoder()), PROFILES.digest(before)):
+        return None
+    assert row is not None
+    return bytes(row.vector)
+
+
+def prepare_profile_edit(
+    session: Session, before: ProfileDoc, after: ProfileDoc, kept: bytes | None
+) -> None:
+    """``prepare_ahead`` for an edit of one profile. With a ``kept_vector`` only the terms are
+    made again, and ``store`` carries the second channel's vector over to the new text digest,
+    so that the fill does not encode the profile again with the slow encoder; otherwise the
+    edited text is encoded as for any save."""
+    if kept is None:
+        prepare_ahead(session, PROFILES, [after])
+        return
+    old, new = PROFILES.digest(before), PROFILES.digest(after)
+    if old == new:  # capacity, availability, hometown...: the stored row stays current
+        return
+    tokens = join_tokens(PROFILES.terms(after, tokenizer()))
+    remember_prepared(session, {new: Prepared(kept, tokens)})
+    session.info.setdefault(_CARRIED, {})[after.id] = (old, new)
+
+
+def _carry_quality(session: Session, carried: dict[int, tuple[str, str]]) -> None:
+    """Point second-channel vectors made from an unchanged text at the edit's new digest. The
+    row must carry the digest the edit started from: a vector the fill wrote meanwhile from
+    another text stays stale and is encoded again."""
+    for profile_id, (old, new) in carried.items():
+        session.execute(
+            update(ProfileQualityVector)
+            .where(
+                col(ProfileQualityVector.profile_id) == profile_id,
+                col(ProfileQualityVector.text_digest) == old,
+            )
+            .values(text_digest=new, updated_at=utcnow())
+        )
+
+
 def store(
     session: Session, kind: Kind[DocT], docs: Sequence[DocT], encoder: Encoder | None = None
 ) -> int:
@@ -219,4 +283,10 @@ def store(
         session.add(row)
     session.flush()
     session.info.pop(_PREPARED, None)
+    carried = session.info.pop(_CARRIED, {})
+    if kind is PROFILES:
+        _carry_quality(
+            session,
+            {d.id: carried[d.id] for d in stale if carried.get(d.id, ("", ""))[1] == digests[d.id]},
+        )
     return len(missing)

