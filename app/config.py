@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # Requests each worker process works on at once; the rest wait their turn in arrival
     # order (app/admission.py). Imports and exports have one place of their own.
     worker_requests: int = 2
+    # Threads of numpy's BLAS in each worker process. Requests already run side by side in
+    # several processes; BLAS threads that spin between calls took a second core from the
+    # other worker: at 100k profiles 20 clients got 59 req/s with the default (one per core)
+    # and 83 req/s with one (docs/load.md).
+    blas_threads: int = 1
 
     # Bulk-import limits against hostile files, checked before the work they would cost: rows
     # (blank ones included) per file, characters per CSV/JSONL line, and what an .xlsx may
@@ -141,6 +146,7 @@ class Settings(BaseSettings):
         "register_address_window_seconds",
         "password_hash_threads",
         "worker_requests",
+        "blas_threads",
         "outbox_max_attempts",
         "outbox_max_age_hours",
         "reminder_proposal_days",

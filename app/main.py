@@ -89,6 +89,15 @@ def _start_fill(settings: Settings, matcher: Matcher) -> FillProcess | None:
     return fill
 
 
+def limit_blas(threads: int) -> None:
+    """Give the BLAS libraries loaded in this process ``threads`` threads: numpy's OpenBLAS
+    keeps a process-wide count (FAISS's, built on OpenMP, counts per thread and is set in each
+    request thread by ``Matcher.sync``); the encoders set their own around each call."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
+
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -101,6 +110,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_blas(settings.blas_threads)
         # Loading the model and the indexes is CPU and disk work: keep it off the event loop.
         if getattr(app.state, "matcher", None) is None:
             app.state.matcher = await run_in_threadpool(Matcher.start, settings, engine)
