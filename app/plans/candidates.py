@@ -398,7 +398,8 @@ def _pools(
     )
     out = []
     for i, query in enumerate(queries):
-        dense = firsts[i] or corpus.dense
+        first = firsts[i]
+        dense = first if first is not None else corpus.dense
         second_index = seconds[i] if twos[i] and second is not None else None
         with corpus.lock:  # what ProfileCorpus.search holds, without writing the page
             out.append(
