@@ -9,8 +9,6 @@ from id to row that answers a whole list with one gather (4 bytes per id up to t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import numpy.typing as npt
 
@@ -51,9 +49,6 @@ class IdRows:
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._rows
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._rows)
 
     def get(self, doc_id: int, default: int | None = None) -> int | None:
         return self._rows.get(doc_id, default)
