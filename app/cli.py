@@ -362,7 +362,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from app.serving import Supervisor
+    from app.serving import ServedServer, Supervisor
 
     workers = args.workers or get_settings().workers
     config = uvicorn.Config(
@@ -375,7 +375,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     if workers == 1:
-        uvicorn.Server(config).run()
+        ServedServer(config).run()
         return 0
     # one process accepts and deals connections out in turn (see app/serving.py)
     Supervisor(config, config.bind_socket(), workers).run()
