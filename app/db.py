@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, func
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine, select
 
+from app import sqlite_writers
 from app.errors import not_found
 
 # Constraint names are fixed so that migrations can refer to them on every database.
@@ -96,6 +97,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 # "database is locked" as soon as another writer committed in between). PostgreSQL needs no
 # such care: its readers never block writers.
 READ_ONLY = {"xiangcai_read_only": True}
+# How long a SQLite writer waits for the others before "database is locked".
+BUSY_SECONDS = 30.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -106,7 +109,9 @@ def _configure_sqlite(engine: Engine) -> None:
     "database is locked" when another writer got there first; taking the write lock at BEGIN
     serialises writers, which is what the capacity checks need. Transactions marked
     ``READ_ONLY`` (requests that only read, the access check of every request) take no lock:
-    WAL lets them read a consistent snapshot while one writer works.
+    WAL lets them read a consistent snapshot while one writer works. Writers queue for their
+    turn on a lock that wakes the next one (``app.sqlite_writers``) before ``BEGIN IMMEDIATE``,
+    so SQLite's busy handler, which sleeps in steps of up to 100 ms, rarely has to wait.
     """
 
     @event.listens_for(engine, "connect")
@@ -114,7 +119,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -126,7 +131,16 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("PRAGMA query_only=0")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # queue with this database's other writers first (app/sqlite_writers.py)
+            dbapi = conn.connection.dbapi_connection
+            hold = getattr(dbapi, "hold_writer", None)
+            if hold is not None:
+                hold()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi.let_go()
+                raise
 
 
 def begin_read_only(session: Session) -> None:
@@ -145,8 +159,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # has 40): a request waiting for a connection is slower than an idle SQLite handle.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 30)
+        factory = sqlite_writers.connection_class(make_url(url).database or "", BUSY_SECONDS)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS, "factory": factory},
+            **kwargs,
         )
         _configure_sqlite(engine)
         return engine
