@@ -8,11 +8,12 @@ editing profiles on two workers (80 % edits): waiting at ``BEGIN IMMEDIATE`` had
 1.6 ms but a p90 of 24 ms, a p99 of 135 ms and a maximum of 833 ms, and it was the edits'
 latency tail.
 
-So a process's writers queue before ``BEGIN IMMEDIATE`` on a ``threading.Lock`` and then on an
-exclusive ``flock`` of ``<database>-writer.lock``, which every process of the service takes the
-same way; both block in the kernel and wake a waiter as soon as the holder lets go, at the
-transaction's commit or rollback (``WriterConnection``). SQLite's lock and busy timeout stay
-underneath, for processes that do not take this lock (the ``sqlite3`` shell, migrations).
+So a process's writers queue before ``BEGIN IMMEDIATE`` on a ``threading.Lock``, which wakes the
+next waiter as soon as the holder lets go, at the transaction's commit or rollback
+(``WriterConnection``); the one writer of each process at the head of that queue then takes an
+exclusive ``flock`` of ``<database>-writer.lock``, trying again every 2 ms at most. Both give up
+after the busy timeout, as SQLite would. SQLite's lock and busy handler stay underneath, for
+processes that do not take this lock (the ``sqlite3`` shell).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 
@@ -41,15 +43,33 @@ class WriterLock:
         return self._fd
 
     def acquire(self) -> None:
-        # A thread that already writes and begins a second write transaction would wait for
-        # itself: give up after the busy timeout, as SQLite itself would.
+        """Wait for this process's writers, then for the other processes', at most the busy
+        timeout in all (then "database is locked", as SQLite itself would say: a thread that
+        begins a second write transaction while it holds one would otherwise wait for itself,
+        and a CLI import holding a long transaction would hold requests without end)."""
+        deadline = time.monotonic() + self.timeout
         if not self._threads.acquire(timeout=self.timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)  # blocks in the kernel, GIL released
+            self._lock_file(deadline)
         except BaseException:
             self._threads.release()
             raise
+
+    def _lock_file(self, deadline: float) -> None:
+        # One thread per process gets here, so the other processes' writers are few: try, and
+        # try again after at most 2 ms (SQLite's handler sleeps up to 100 ms between tries).
+        fd = self._file()
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
 
     def release(self) -> None:
         try:

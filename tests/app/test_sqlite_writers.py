@@ -94,6 +94,22 @@ def test_a_thread_that_begins_a_second_write_gives_up_like_sqlite(tmp_path: Path
     lock.release()
 
 
+def test_a_writer_gives_up_after_the_timeout_when_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    lock_file = tmp_path / "x-writer.lock"
+    other = os.open(lock_file, os.O_RDWR | os.O_CREAT)  # an open file of its own: as a process
+    fcntl.flock(other, fcntl.LOCK_EX)
+    lock = WriterLock(lock_file, timeout=0.2)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        lock.acquire()
+    fcntl.flock(other, fcntl.LOCK_UN)
+    lock.acquire()  # and the thread lock was not left taken by the failed try
+    assert _taken_elsewhere(lock_file)
+    lock.release()
+    os.close(other)
+
+
 def test_an_in_memory_database_has_no_writer_lock() -> None:
     assert writer_lock(":memory:", 1.0) is None
     assert writer_lock("", 1.0) is None
