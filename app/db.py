@@ -139,7 +139,8 @@ def _configure_sqlite(engine: Engine) -> None:
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
-                dbapi.let_go()
+                if hold is not None:
+                    dbapi.let_go()
                 raise
 
 
