@@ -33,14 +33,7 @@ class WriterLock:
         self.path = path
         self.timeout = timeout
         self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    def _file(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            self._pid = os.getpid()
-        return self._fd
+        self._fd: int | None = None  # open only while held: no descriptor per database kept
 
     def acquire(self) -> None:
         """Wait for this process's writers, then for the other processes', at most the busy
@@ -59,22 +52,28 @@ class WriterLock:
     def _lock_file(self, deadline: float) -> None:
         # One thread per process gets here, so the other processes' writers are few: try, and
         # try again after at most 2 ms (SQLite's handler sleeps up to 100 ms between tries).
-        fd = self._file()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         pause = 0.0005
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    os.close(fd)
                     raise sqlite3.OperationalError("database is locked") from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.002)
+            except BaseException:
+                os.close(fd)
+                raise
 
     def release(self) -> None:
+        fd, self._fd = self._fd, None
         try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if fd is not None:
+                os.close(fd)  # closing the file drops its flock
         finally:
             self._threads.release()
 

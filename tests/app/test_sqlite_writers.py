@@ -40,11 +40,14 @@ def db(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_a_write_transaction_holds_the_writer_lock_until_it_ends(db) -> None:  # type: ignore[no-untyped-def]
     engine, lock_file = db
+    open_files = len(os.listdir("/proc/self/fd"))
     with Session(engine) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
         assert _taken_elsewhere(lock_file), "a writer holds the lock for its whole transaction"
         session.commit()
         assert not _taken_elsewhere(lock_file)
+        # the lock file is open only while held: no descriptor kept per database written to
+        assert len(os.listdir("/proc/self/fd")) == open_files
         session.execute(text("INSERT INTO t VALUES (2)"))
         assert _taken_elsewhere(lock_file)
         session.rollback()
