@@ -27,6 +27,18 @@ async def hello(scope: dict, receive: object, send: object) -> None:  # type: ig
     await send({"type": "http.response.body", "body": b"hello"})  # type: ignore[operator]
 
 
+def _started(server: uvicorn.Server) -> threading.Thread:
+    """``server`` running in a thread of its own, once it says it has started."""
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline
+        assert thread.is_alive()
+        time.sleep(0.01)
+    return thread
+
+
 @pytest.fixture(autouse=True)
 def _unfreeze() -> object:
     """A served server freezes the interpreter's objects; give this test process them back."""
@@ -41,13 +53,8 @@ def test_a_served_worker_freezes_what_start_up_built() -> None:
     kept = [{"start-up": i} for i in range(1000)]  # cyclic-GC-tracked objects alive at start-up
     config = uvicorn.Config(hello, lifespan="off", log_level="warning", port=free_port())
     server = ServedServer(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    thread = _started(server)
     deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline
-        assert thread.is_alive()
-        time.sleep(0.01)
     while gc.get_freeze_count() < len(kept):  # ``started`` is set just before the freeze
         assert time.monotonic() < deadline, "nothing was frozen after start-up"
         time.sleep(0.01)
@@ -64,13 +71,7 @@ def test_a_handed_connection_is_served_with_tcp_nodelay_and_the_worker_leaves_wi
     config = uvicorn.Config(hello, lifespan="off", log_level="warning")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     server = HandedServer(config, theirs)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline
-        assert thread.is_alive()
-        time.sleep(0.01)
+    thread = _started(server)
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     conn, _ = listener.accept()
