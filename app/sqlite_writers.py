@@ -24,6 +24,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 
 class WriterLock:
@@ -98,18 +99,17 @@ class WriterConnection(sqlite3.Connection):
     """A pysqlite connection that holds its database's writer lock from ``hold_writer`` (called
     just before ``BEGIN IMMEDIATE``) to the end of that transaction."""
 
-    writer: WriterLock | None = None  # set on the subclass made for each database
+    writer: ClassVar[WriterLock]  # set on the subclass made for each database
     _holding = False
 
     def hold_writer(self) -> None:
-        if self.writer is not None and not self._holding:
+        if not self._holding:
             self.writer.acquire()
             self._holding = True
 
     def let_go(self) -> None:
         if self._holding:
             self._holding = False
-            assert self.writer is not None
             self.writer.release()
 
     def commit(self) -> None:
