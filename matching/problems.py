@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +37,12 @@ class Problem:
     phrases: tuple[str, ...]
     techniques: tuple[str, ...]
     disciplines: tuple[str, ...]
+    # ``terms`` as the map compares them (``normalise``), paired with ``terms`` by position; made
+    # once here rather than for every profile of every page (out of repr: the digest is the same)
+    normalised_terms: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "normalised_terms", tuple(normalise(t) for t in self.terms))
 
     @property
     def terms(self) -> tuple[str, ...]:

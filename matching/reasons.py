@@ -80,9 +80,13 @@ def informative_terms(terms: Sequence[str], weights: Sequence[float]) -> list[st
     return [t for t, w in zip(terms, weights, strict=True) if w >= floor]
 
 
-def _bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=2048)
+def _bigrams(text: str) -> frozenset[str]:
+    """The character bigrams of ``text`` (spaces dropped). Cached (a few KB an entry): a page
+    asks for the need's bigrams once per profile, and popular profiles come back page after
+    page."""
     chars = [c for c in text if not c.isspace()]
-    return {a + b for a, b in zip(chars, chars[1:], strict=False)}
+    return frozenset(a + b for a, b in zip(chars, chars[1:], strict=False))
 
 
 def best_sentence(
@@ -142,7 +146,11 @@ def problem_note(profile: ProfileDoc, problems: Sequence[tuple[Problem, str]]) -
         )
     )
     for problem, phrase in problems:
-        named = [t for t in problem.terms if normalise(t) in text]
+        named = [
+            t
+            for t, norm in zip(problem.terms, problem.normalised_terms, strict=True)
+            if norm in text
+        ]
         if named:
             label = f"{problem.industry}·{problem.name}"
             return f"问题对应：需求所述「{phrase}」属「{label}」，其专长涉及：" + "、".join(

@@ -171,3 +171,17 @@ def test_the_problem_reason_names_the_need_s_words_and_the_profile_s_techniques(
         "匹配关键词：苏打盐渍土",
         "问题对应：需求所述「返碱」属「水稻·盐碱死苗」，其专长涉及：苏打盐渍土改良",
     )
+
+
+def test_the_problem_reason_compares_terms_as_the_map_does_and_names_them_as_written() -> None:
+    # a term written in full-width capitals matches a profile's plain lower case, and the reason
+    # quotes the term as the map writes it; the derived column does not change the map's digest
+    rows = "汽车\t汽车 主机厂\t整改单\t整改单\tＩＡＴＦ16949 8D分析\t质量管理\n"
+    problems = load_problems(rows)
+    assert problems[0].normalised_terms == ("iatf16949", "8d分析", "质量管理")
+    profile = ProfileDoc(
+        9, "expert", "张工", "某公司", "工程师", ("质量体系",), "熟悉iatf16949体系。"
+    )
+    note = problem_note(profile, ProblemMap(problems).find("主机厂发了整改单"))
+    assert note == "问题对应：需求所述「整改单」属「汽车·整改单」，其专长涉及：ＩＡＴＦ16949"
+    assert "normalised_terms" not in repr(problems[0])
