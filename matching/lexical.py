@@ -125,14 +125,20 @@ class LexicalIndex(TermCounts):
 
     def idf(self, terms: Sequence[str]) -> FloatArray:
         """BM25 idf of each term under the current statistics (0 for unknown terms)."""
-        n = len(self._id_to_row)
+        n = float(len(self._id_to_row))
         out = np.zeros(len(terms), dtype=np.float32)
-        for i, t in enumerate(terms):
-            j = self._vocab.get(t)
-            if j is not None:
-                df = float(self._df[j])
-                out[i] = np.log1p((n - df + 0.5) / (df + 0.5))
+        at, cols = self._known(terms)
+        if len(cols):
+            df = self._df[cols].astype(np.float64)
+            out[at] = np.log1p((n - df + 0.5) / (df + 0.5))
         return out
+
+    def _known(self, terms: Sequence[str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Positions in ``terms`` of the indexed ones, and their columns."""
+        found = [(i, j) for i, t in enumerate(terms) if (j := self._vocab.get(t)) is not None]
+        at = np.fromiter((i for i, _ in found), dtype=np.int64, count=len(found))
+        cols = np.fromiter((j for _, j in found), dtype=np.int64, count=len(found))
+        return at, cols
 
     def __len__(self) -> int:
         """Profiles indexed."""
@@ -144,10 +150,8 @@ class LexicalIndex(TermCounts):
         out = np.zeros(len(terms), dtype=np.float64)
         if n == 0:
             return out
-        for i, t in enumerate(terms):
-            j = self._vocab.get(t)
-            if j is not None:
-                out[i] = float(self._df[j]) / n
+        at, cols = self._known(terms)
+        out[at] = self._df[cols].astype(np.float64) / n
         return out
 
     def _query_columns(

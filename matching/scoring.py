@@ -184,17 +184,23 @@ def take_page(
 ) -> RankedPage:
     """The first ``limit`` of the pool with their matched terms (reads the lexical index)."""
     ids = [int(i) for i in pool.ids[:limit]]
-    terms = [_telling(lexical_index, t) for t in lexical_index.matched_terms(query.tokens, ids)]
+    matched = lexical_index.matched_terms(query.tokens, ids)
+    # every matched term is one of the query's: their shares and idf once for the page
+    vocab = list(dict.fromkeys(t for found in matched for t in found))
+    share = dict(zip(vocab, lexical_index.doc_share(vocab).tolist(), strict=True))
+    idf = dict(zip(vocab, lexical_index.idf(vocab).tolist(), strict=True))
     entries = []
     for r, profile_id in enumerate(ids):
+        found = matched[r]
+        terms = tuple(telling_terms(found, [share[t] for t in found], len(lexical_index)))
         comps = {k: round(float(pool.components[k][r]), 4) for k in _SHOWN if k in pool.components}
         entries.append(
             PageEntry(
                 profile_id=profile_id,
                 score=round(float(pool.scores[r]), 6),
                 components=MappingProxyType(comps),
-                matched_terms=tuple(terms[r]),
-                term_weights=tuple(lexical_index.idf(terms[r]).tolist()),
+                matched_terms=terms,
+                term_weights=tuple(idf[t] for t in terms),
             )
         )
     return RankedPage(query, tuple(entries))

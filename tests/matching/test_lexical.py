@@ -194,3 +194,25 @@ def test_isin_ids_both_paths(offset: int) -> None:
     assert isin_ids(values, allowed).tolist() == [False, True, False, True, False]
     assert isin_ids(values[:0], allowed).tolist() == []
     assert isin_ids(values, allowed[:0]).tolist() == [False] * 5
+
+
+def test_idf_and_doc_share_of_a_term_list_follow_the_definitions_after_edits() -> None:
+    # known, unknown and repeated terms in any order; the statistics after an add and a removal
+    # (a term whose every holder was removed stays known, with df 0)
+    idx = LexicalIndex.build(list(CORPUS), list(CORPUS.values()))
+    idx.add(17, "水稻 新词 盐碱地".split())
+    idx.remove(12)
+    docs = {k: v for k, v in CORPUS.items() if k != 12} | {17: "水稻 新词 盐碱地".split()}
+    terms = ["水稻", "不存在", "新词", "水稻", "梅花鹿", "盐碱地", ""]
+    n = len(docs)
+    df = {t: sum(t in d for d in docs.values()) for t in terms}
+    unknown = {"不存在", ""}
+    expected_idf = [
+        0.0 if t in unknown else math.log1p((n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms
+    ]
+    assert idx.idf(terms).tolist() == pytest.approx(expected_idf, rel=1e-6)
+    assert idx.idf(terms).dtype == np.float32
+    assert idx.doc_share(terms).tolist() == [df[t] / n for t in terms]
+    assert idx.idf([]).shape == (0,)
+    assert idx.doc_share([]).shape == (0,)
+    assert LexicalIndex().doc_share(["水稻"]).tolist() == [0.0]
