@@ -36,6 +36,7 @@ from matching.table import CandidateAttributes, ProfileTable, availability_code,
 from matching.table import region_mask as _region_mask
 from matching.types import (
     NO_FILTERS,
+    RETURN_HOME_KINDS,
     CountyInfo,
     Match,
     MatchFilters,
@@ -58,6 +59,7 @@ _SHOWN = (
     "hometown",
     "region",
     "availability",
+    "programme",
     "dense_cosine",
     "dense2_cosine",
     "bm25",
@@ -381,4 +383,5 @@ def _signals_for_needs(
             region[i] = 1.0 if mask & _region_mask([info.region]) else -1.0
     code = availability_code(profile.availability)
     avail_value = weights.availability_values.get(profile.availability, 0.0) if code >= 0 else 0.0
-    return Signals(home, region, np.full(n, avail_value))
+    programme = -1.0 if profile.kind in RETURN_HOME_KINDS else 0.0
+    return Signals(home, region, np.full(n, avail_value), np.full(n, programme))

@@ -248,6 +248,11 @@ def availability_code(name: str) -> int:
     return _AVAIL_CODE.get(name, -1)
 
 
+def kind_codes(kinds: Iterable[str]) -> list[int]:
+    """The codes ``CandidateAttributes.kind`` holds for these kinds."""
+    return [_KIND_CODE[k] for k in kinds if k in _KIND_CODE]
+
+
 def county_lookup(
     counties: Mapping[str, CountyInfo],
 ) -> tuple[dict[int, str], dict[int, str]]:

@@ -25,6 +25,10 @@ PROFILE_KINDS: tuple[ProfileKind, ...] = (
     "team",
     "organization",
 )
+# The kinds the 三乡工程 addresses (能人回乡、工商兴乡); the others — experts and researchers of
+# universities, institutes and firms, teams, legal persons — are whom the 科技特派员 programme
+# sends (吉政办发〔2018〕51号; ../shared/DOMAIN.md).
+RETURN_HOME_KINDS: frozenset[ProfileKind] = frozenset({"returnee", "entrepreneur"})
 AVAILABILITIES: tuple[Availability, ...] = ("full_time", "part_time", "remote")
 REGIONS: tuple[Region, ...] = ("east", "central", "west")
 PROGRAMS: tuple[Program, ...] = ("science_commissioner", "return_home")

@@ -35,6 +35,7 @@ COMPONENT_LABELS = {
     "hometown": "籍贯",
     "region": "地区意向",
     "availability": "服务方式",
+    "programme": "人才类别",
 }
 
 LABELS: dict[str, dict[str, str]] = {

@@ -175,6 +175,38 @@ def test_region_and_availability_break_ties(counties: dict[str, CountyInfo]) -> 
     assert order.index(3) < order.index(4) < order.index(5) < order.index(1)
 
 
+def test_a_science_commissioner_need_prefers_whom_the_programme_sends(
+    counties: dict[str, CountyInfo],
+) -> None:
+    # Same text, same vector: the returnee and the entrepreneur come after the expert, the
+    # researcher and the team on a 科技特派员 need, and count alike on a 三乡工程 need.
+    w = equal_world(
+        **{
+            "1": {"kind": "returnee"},
+            "2": {"kind": "entrepreneur"},
+            "3": {"kind": "team"},
+            "4": {"kind": "researcher"},
+        }
+    )
+    assert w.rank(need("science_commissioner"), axis(0), SALINE, counties)[:5] == [3, 4, 5, 1, 2]
+    assert w.rank(need("return_home"), axis(0), SALINE, counties)[:5] == [1, 2, 3, 4, 5]
+    sc = {
+        m.profile_id: m
+        for m in w.matches(Query.for_need(need("science_commissioner"), axis(0), SALINE), counties)
+    }
+    assert sc[1].components["programme"] == -1.0
+    assert sc[5].components["programme"] == 0.0
+    assert sc[5].score - sc[1].score == pytest.approx(FusionWeights().programme)
+    # a clearly better fit still comes first, whoever the person is
+    strong = World(
+        [
+            (profile(1, kind="returnee"), axis(0), [*SALINE, "盐碱地", "改良"]),
+            (profile(2, fields=("梅花鹿",), expertise="梅花鹿养殖"), axis(5), ["梅花鹿"]),
+        ]
+    )
+    assert strong.rank(need("science_commissioner"), axis(0), SALINE, counties)[0] == 1
+
+
 def test_inactive_excluded_and_filters(counties: dict[str, CountyInfo]) -> None:
     w = equal_world(
         **{
@@ -266,6 +298,22 @@ def test_rank_needs_for_profile(counties: dict[str, CountyInfo]) -> None:
     assert [m.need_id for m in ms] == [11, 12, 10, 13]
     assert ms[0].reasons[0] == "籍贯为本县"
     assert ms[1].reasons[0] == "籍贯同属白城市"
+    # a returnee sees a 三乡工程 need before an equal 科技特派员 need; an expert sees them alike
+    sc_need = replace(need("science_commissioner"), id=14, county_code=CHANGLING)
+    pair = [replace(need(), id=15, county_code=CHANGLING), sc_need]
+    both = np.stack([axis(0), axis(0)])
+    for kind, first in (("returnee", 15), ("expert", 14)):
+        got = w.corpus.needs_for_profile(
+            replace(me, kind=kind),
+            axis(0),
+            SALINE,
+            pair,
+            both,
+            [SALINE, SALINE],
+            counties=counties,
+            weights=FusionWeights(region=0.0, availability_return_home=0.0),
+        )
+        assert got[0].need_id == first, kind
     assert (
         w.corpus.needs_for_profile(
             replace(me, active=False),
@@ -314,9 +362,17 @@ def test_signals(counties: dict[str, CountyInfo]) -> None:
     np.testing.assert_array_equal(s.hometown, [1.0, 0.5, 0.0, 0.0])
     np.testing.assert_array_equal(s.region, [1.0, -1.0, 0.0, 0.0])
     np.testing.assert_array_equal(s.availability, [1.0, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(s.programme, [0.0, 0.0, 0.0, 0.0])
+    kinds = ProfileTable.build(
+        [profile(i, kind=k) for i, k in enumerate(("returnee", "entrepreneur", "team"), 1)]
+    )
+    k = compute_signals(kinds.attributes([1, 2, 3, 99]), TONGYU, counties)
+    np.testing.assert_array_equal(k.programme, [-1.0, -1.0, 0.0, 0.0])
+    k = compute_signals(kinds.attributes([1, 3]), None, counties)  # no county: still known
+    np.testing.assert_array_equal(k.programme, [-1.0, 0.0])
     total, comps = fuse([0.9, 0.9, 0.9, 0.9], [1.0, 1.0, 1.0, 1.0], s, FusionWeights(), True)
     assert total[0] > total[1] > total[2]
-    assert set(comps) >= {"dense", "lexical", "hometown", "region", "availability"}
+    assert set(comps) >= {"dense", "lexical", "hometown", "region", "availability", "programme"}
 
 
 def test_encoded_need_and_free_text_through_the_corpus(

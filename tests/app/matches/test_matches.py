@@ -105,6 +105,28 @@ def test_hometown_ranks_an_equal_person_higher_for_return_home(client: TestClien
     assert scores[local] == pytest.approx(scores[far], abs=0.02)
 
 
+def test_a_science_commissioner_list_puts_whom_the_programme_sends_first(
+    client: TestClient, h: Any
+) -> None:
+    # The same expertise written by an expert and by a returnee: on a 科技特派员 need the expert
+    # comes first and the returnee's list entry says why; on a 三乡工程 need neither counts.
+    same = {"expertise": SALINE, "fields": ["盐碱地改良"], "hometown_county_code": None}
+    returnee = add(client, h, "返乡能人", kind="returnee", **same)
+    expert = add(client, h, "盐碱地专家", kind="expert", **same)
+    items = matches(client, h["tongyu"], need(client, h, **SALINE_NEED))
+    by_id = {i["profile_id"]: i for i in items}
+    assert [i["profile_id"] for i in items][:2] == [expert, returnee]
+    assert by_id[returnee]["components"]["programme"] == -1.0
+    assert by_id[expert]["components"]["programme"] == 0.0
+    assert "programme" in by_id[expert]["applies"]
+    assert by_id[expert]["degree"] > by_id[returnee]["degree"]
+    rh = need(client, h, program="return_home", **SALINE_NEED)
+    listed = matches(client, h["tongyu"], rh)
+    scores = {i["profile_id"]: i["score"] for i in listed}
+    assert scores[returnee] == pytest.approx(scores[expert], abs=1e-6)
+    assert all("programme" not in i["applies"] for i in listed)
+
+
 def test_filters_by_kind_and_availability(client: TestClient, h: Any) -> None:
     team = add(client, h, "盐碱地团队", kind="team", expertise=SALINE, availability="full_time")
     remote = add(client, h, "远程专家", kind="expert", expertise=SALINE, availability="remote")

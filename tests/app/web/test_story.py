@@ -97,6 +97,8 @@ def propose_top_person(page: Page, site: Site, need_id: int) -> int:
     assert reasons, "a match without reasons"
     assert any("\u4e00" <= ch <= "\u9fff" for ch in "".join(reasons)), reasons
     expect(top.locator(".components")).to_contain_text("语义相近")
+    # an expert on a 科技特派员 need: the programme signal reads in words
+    expect(top.locator(".components")).to_contain_text("属科技特派员选派对象")
     snap(page, site, "county-need-matches")
 
     # The filters narrow the list: a team-only list has no place for an individual expert.
