@@ -273,6 +273,19 @@ def start_server(
 # ---------------------------------------------------------------------- the document
 
 
+def read_pools(description: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The pools a script reads (its one argument: the file ``bench/eval_matching.py
+    --features`` wrote) and the sets they come from, sorted."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("pools", help="the file written by bench/eval_matching.py --features")
+    args = ap.parse_args()
+    text = Path(args.pools).read_text("utf-8")
+    pools = [json.loads(line) for line in text.splitlines() if line]
+    return pools, sorted({str(p["set"]) for p in pools})
+
+
 def write_between_markers(name: str, body: str, path: Path = DOC) -> None:
     """Replace what lies between ``<!-- NAME:BEGIN -->`` and ``<!-- NAME:END -->``."""
     begin, end = f"<!-- {name}:BEGIN -->", f"<!-- {name}:END -->"

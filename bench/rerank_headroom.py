@@ -13,14 +13,15 @@ add; a target above the bound of a depth cannot be reached by re-ranking that de
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import read_pools  # noqa: E402
 
 from matching.evaluate import load_qrels, ndcg_at_k  # noqa: E402
 
@@ -47,11 +48,7 @@ def headroom(pools: list[dict[str, object]], which: str) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pools", help="the file written by bench/eval_matching.py --features")
-    args = ap.parse_args()
-    pools = [json.loads(line) for line in Path(args.pools).read_text("utf-8").splitlines() if line]
-    sets = sorted({str(p["set"]) for p in pools})
+    pools, sets = read_pools(__doc__.splitlines()[0])
     table = {which: headroom(pools, which) for which in sets}
     rows = [k for k in table[sets[0]] if k != "needs"]
     print("| nDCG@10 | " + " | ".join(f"{w} ({int(table[w]['needs'])} needs)" for w in sets) + " |")

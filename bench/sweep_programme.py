@@ -11,14 +11,15 @@ weight on ``dev``; read ``dev2`` (never tuned on) as the honest figure.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import read_pools  # noqa: E402
 
 from matching.evaluate import load_qrels, ndcg_at_k  # noqa: E402
 from matching.fusion import FusionWeights  # noqa: E402
@@ -51,11 +52,7 @@ def sweep(pools: list[dict[str, object]], which: str) -> dict[float, dict[str, f
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pools", help="the file written by bench/eval_matching.py --features")
-    args = ap.parse_args()
-    pools = [json.loads(line) for line in Path(args.pools).read_text("utf-8").splitlines() if line]
-    sets = sorted({str(p["set"]) for p in pools})
+    pools, sets = read_pools(__doc__.splitlines()[0])
     table = {which: sweep(pools, which) for which in sets}
     print("| weight | " + " | ".join(f"{w}: all | {w}: 科技特派员" for w in sets) + " |")
     print("|---|" + "---|---|" * len(sets))
