@@ -48,6 +48,8 @@ from matching.types import RETURN_HOME_KINDS, CountyInfo
 
 FloatArray = npt.NDArray[np.float64]
 
+_RETURN_HOME_CODES = kind_codes(RETURN_HOME_KINDS)
+
 NORMALISATIONS = ("minmax", "zscore", "rrf", "max")
 # Scores closer than this (relative) are the same score computed twice.
 TIE_TOLERANCE = 1e-6
@@ -178,7 +180,7 @@ def compute_signals(
         if code >= 0:
             avail_table[code] = v
     availability = np.where(attrs.availability >= 0, avail_table[attrs.availability], 0.0)
-    programme = np.where(np.isin(attrs.kind, kind_codes(RETURN_HOME_KINDS)), -1.0, 0.0)
+    programme = np.where(np.isin(attrs.kind, _RETURN_HOME_CODES), -1.0, 0.0)
     info = counties.get(county_code) if county_code else None
     if info is None:
         zero = np.zeros(n, dtype=np.float64)

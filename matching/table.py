@@ -186,8 +186,7 @@ class ProfileTable:
             return None, excluded
         mask = live & self._active[:n]
         if filters.kinds is not None:
-            codes = [_KIND_CODE[k] for k in filters.kinds if k in _KIND_CODE]
-            mask &= np.isin(self._kind[:n], codes)
+            mask &= np.isin(self._kind[:n], kind_codes(filters.kinds))
         if filters.availabilities is not None:
             codes = [_AVAIL_CODE[a] for a in filters.availabilities if a in _AVAIL_CODE]
             mask &= np.isin(self._avail[:n], codes)
@@ -232,7 +231,7 @@ class ProfileTable:
         """Which candidates satisfy the hard filters (known, active, kinds, availability, ids)."""
         ok = attrs.known & attrs.active
         if filters.kinds is not None:
-            ok &= np.isin(attrs.kind, [_KIND_CODE[k] for k in filters.kinds if k in _KIND_CODE])
+            ok &= np.isin(attrs.kind, kind_codes(filters.kinds))
         if filters.availabilities is not None:
             ok &= np.isin(
                 attrs.availability,
