@@ -67,7 +67,7 @@ class LexicalIndex(TermCounts):
         params: BM25Params | None = None,
         tokenizer_version: str = "",
         merge_fraction: float = 0.01,
-        min_merge_rows: int = 2000,
+        min_merge_rows: int = 256,
     ) -> None:
         super().__init__(merge_fraction, min_merge_rows)
         self.params = params or BM25Params()
@@ -105,19 +105,23 @@ class LexicalIndex(TermCounts):
         page_rows = np.fromiter(want, dtype=np.int64, count=len(want))
         n_base = self._base.shape[0]
         hits: dict[int, set[int]] = {}
-        for mat, offset in ((self._base, 0), (self._delta_csc(), n_base)):
-            local = page_rows - offset
-            for j in cols.tolist():
-                if j >= mat.shape[1]:
-                    continue
-                # column indices are sorted: a binary search per shown row, not a posting scan
-                posting = mat.indices[mat.indptr[j] : mat.indptr[j + 1]]
-                if len(posting) == 0:
-                    continue
-                pos = np.minimum(np.searchsorted(posting, local), len(posting) - 1)
-                found_rows = page_rows[posting[pos] == local]
-                for r in found_rows.tolist():
-                    hits.setdefault(int(r), set()).add(j)
+        mat = self._base
+        for j in cols.tolist():
+            if j >= mat.shape[1]:
+                continue
+            # column indices are sorted: a binary search per shown row, not a posting scan
+            posting = mat.indices[mat.indptr[j] : mat.indptr[j + 1]]
+            if len(posting) == 0:
+                continue
+            pos = np.minimum(np.searchsorted(posting, page_rows), len(posting) - 1)
+            found_rows = page_rows[posting[pos] == page_rows]
+            for r in found_rows.tolist():
+                hits.setdefault(int(r), set()).add(j)
+        wanted = set(cols.tolist())
+        for r in page_rows[page_rows >= n_base].tolist():  # rows added since the last merge
+            got = wanted.intersection(self._delta.row(r - n_base)[0].tolist())
+            if got:
+                hits.setdefault(r, set()).update(got)
         for r, i in want.items():
             got = hits.get(r, set())
             found[i] = [self._terms[j] for j in cols.tolist() if j in got]
@@ -177,28 +181,30 @@ class LexicalIndex(TermCounts):
             return np.zeros(self._n_rows, dtype=np.float32)
         k1, b = self.params.k1, self.params.b
         avgdl = self._avgdl()
-        # The entries of the query's columns, base then delta, each column's rows in order, read
-        # straight from the CSC arrays (scipy's column slicing cost more than the arithmetic);
-        # a row lives in one of the two, so one bincount sums each row's terms in column order.
+        # The entries of the query's columns, base then delta, each column's rows in order: the
+        # base's read straight from its CSC arrays (scipy's column slicing cost more than the
+        # arithmetic), the delta's from its row arrays; a row lives in one of the two, so one
+        # bincount sums each row's terms in column order.
         rows_parts, tf_parts, idf_parts = [], [], []
-        for mat, offset in ((self._base, 0), (self._delta_csc(), self._base.shape[0])):
-            if mat.shape[0] == 0:
-                continue
-            in_range = cols < mat.shape[1]
-            c = cols[in_range]
-            if len(c) == 0:
-                continue
+        mat = self._base
+        in_range = cols < mat.shape[1]
+        c = cols[in_range]
+        if mat.shape[0] and len(c):
             starts = mat.indptr[c].astype(np.int64)
             lens = mat.indptr[c + 1].astype(np.int64) - starts
             total = int(lens.sum())
-            if total == 0:
-                continue
             pos = np.arange(total, dtype=np.int64) + np.repeat(
                 starts - (np.cumsum(lens) - lens), lens
             )
-            rows_parts.append(mat.indices[pos].astype(np.int64) + offset)
+            rows_parts.append(mat.indices[pos].astype(np.int64))
             tf_parts.append(mat.data[pos].astype(np.float64))
             idf_parts.append(np.repeat(idf[in_range].astype(np.float64), lens))
+        # the rows added since the last merge, read in place in the same order
+        at, which = self._delta_entries(cols)
+        if len(at):
+            rows_parts.append(self._delta.row_of[at].astype(np.int64) + mat.shape[0])
+            tf_parts.append(self._delta.data[at].astype(np.float64))
+            idf_parts.append(idf[which].astype(np.float64))
         if not rows_parts:
             return np.zeros(self._n_rows, dtype=np.float32)
         rows = np.concatenate(rows_parts)

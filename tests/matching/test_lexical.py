@@ -216,3 +216,26 @@ def test_idf_and_doc_share_of_a_term_list_follow_the_definitions_after_edits() -
     assert idx.idf([]).shape == (0,)
     assert idx.doc_share([]).shape == (0,)
     assert LexicalIndex().doc_share(["水稻"]).tolist() == [0.0]
+
+
+def test_a_long_delta_reads_as_its_merged_matrix() -> None:
+    """Rows added since the last merge are read in place (their arrays grown past their first
+    size: 300 rows, ~9,000 entries): the same scores to the bit and the same matched terms as
+    after merging them."""
+    rng = np.random.default_rng(11)
+    vocab = [f"词{i}" for i in range(400)]
+    idx = LexicalIndex.build(list(range(1, 51)), [list(rng.choice(vocab, 30)) for _ in range(50)])
+    idx.min_merge_rows = 10**6
+    for i in range(1, 351):  # 50 replacements, then 300 new rows
+        idx.add(i, list(rng.choice(vocab, 30)) + [f"新{i % 7}"])
+    assert len(idx._delta) == 350
+    queries = [list(rng.choice(vocab, 8)) + ["新3"] for _ in range(5)]
+    page = list(range(1, 351, 9))
+    before = [idx.row_scores(q)[idx._rows_of(np.arange(1, 351))] for q in queries]
+    terms_before = [idx.matched_terms(q, page) for q in queries]
+    idx.compact()
+    assert len(idx._delta) == 0
+    for q, scores, terms in zip(queries, before, terms_before, strict=True):
+        after = idx.row_scores(q)[idx._rows_of(np.arange(1, 351))]
+        assert np.array_equal(scores, after)
+        assert idx.matched_terms(q, page) == terms
