@@ -77,17 +77,22 @@ class RunResult:
     sweeps: dict[tuple[float, float, float], dict[int, list[int]]] = field(default_factory=dict)
 
 
+# The profiles a set's needs are ranked over: its own and those of the sets before it.
+UNION = {"dev2": ("dev", "dev2"), "dev3": ("dev", "dev2", "dev3")}
+
+
 def _read(name: str) -> list[dict[str, Any]]:
     with (DATA / name).open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def _dev_json(which: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Profiles and needs of a set: ``dev``, or ``dev2`` (its needs, ranked over the first
-    set's profiles and its own)."""
+    """Profiles and needs of a set: ``dev``; ``dev2`` (its needs, ranked over the first set's
+    profiles and its own); ``dev3`` (its needs, ranked over all three sets' profiles)."""
     if which == "dev":
         return _read("dev_profiles.jsonl"), _read("dev_needs.jsonl")
-    return _read("dev_profiles.jsonl") + _read("dev2_profiles.jsonl"), _read("dev2_needs.jsonl")
+    sets = UNION[which]
+    return [p for s in sets for p in _read(f"{s}_profiles.jsonl")], _read(f"{which}_needs.jsonl")
 
 
 def _rank_all(client: Any, headers: Any, db_of_need: Mapping[int, int], dev_of_profile: Any):  # type: ignore[no-untyped-def]
@@ -392,9 +397,10 @@ def tables(results: list[RunResult], which: str = "dev") -> str:
     from matching.evaluate import DevSet, load_dev_set
 
     dev = load_dev_set(DATA)
-    if which == "dev2":
-        second = load_dev_set(DATA, "dev2")
-        dev = DevSet(dev.profiles + second.profiles, second.needs, second.qrels)
+    if which != "dev":
+        own = load_dev_set(DATA, which)
+        others = [p for s in UNION[which][:-1] for p in load_dev_set(DATA, s).profiles]
+        dev = DevSet(tuple(others) + own.profiles, own.needs, own.qrels)
     inactive = {p.id for p in dev.profiles if not p.active}
     qrels_as_is = dev.qrels
     qrels_active = {
@@ -482,7 +488,7 @@ def tables(results: list[RunResult], which: str = "dev") -> str:
     out.append("\nTimings (TestClient, in one process; SQLite):\n")
     out.append(
         "| encoder | start-up on an empty database s (model; jieba once a process) | "
-        "import 257 profiles s (profiles/s) | create 55 needs s | "
+        f"import {len(dev.profiles)} profiles s (profiles/s) | create {len(dev.needs)} needs s | "
         "first match (applies the import) ms | match p50 / p95 ms | "
         "second-channel fill s (rows/s) | match p50 / p95 ms after it | others' CPU, cores |"
     )
@@ -516,7 +522,8 @@ def main() -> None:
     ap.add_argument(
         "--set",
         default="dev,dev2",
-        help="dev (tuned on) and/or dev2 (problem-style needs, never tuned on), comma-separated",
+        help="dev (tuned on), dev2 (problem-style needs, looked at once), dev3 (written blind, "
+        "held apart: run it alone, its table goes between the EVAL-DEV3 markers), comma-separated",
     )
     ap.add_argument(
         "--sweep", action="store_true", help="also rank with a grid of fusion weights (tuning)"
@@ -560,7 +567,7 @@ def main() -> None:
     print(header)
     print(body)
     if not args.no_write:
-        write_between_markers("EVAL", header + "\n" + body)
+        write_between_markers("EVAL-DEV3" if sets == ["dev3"] else "EVAL", header + "\n" + body)
         print("\nwritten to docs/matching.md")
 
 

@@ -84,19 +84,21 @@ def evaluate_runs(runs: Mapping[int, Sequence[int]], qrels: Qrels, k: int = 10) 
 _DIGITS = re.compile(r"(\d+)")
 
 
-# The second dev set's own profiles (``q001``…) share one corpus with the first set's
-# (``p001``…): they are numbered from here so that the two never meet.
+# The second and third dev sets' own profiles (``q001``…, ``r001``…) share one corpus with the
+# first set's (``p001``…): they are numbered from these so that the sets never meet.
 SECOND_SET_OFFSET = 1000
+THIRD_SET_OFFSET = 2000
+_OFFSETS = {"q": SECOND_SET_OFFSET, "r": THIRD_SET_OFFSET}
 
 
 def parse_id(raw: Any) -> int:
-    """``"p001"`` / ``"n017"`` / ``17`` -> 17; ``"q001"`` -> 1001."""
+    """``"p001"`` / ``"n017"`` / ``17`` -> 17; ``"q001"`` -> 1001; ``"r001"`` -> 2001."""
     if isinstance(raw, int):
         return raw
     m = _DIGITS.search(str(raw))
     if not m:
         raise ValueError(f"id without digits: {raw!r}")
-    offset = SECOND_SET_OFFSET if str(raw).startswith("q") else 0
+    offset = _OFFSETS.get(str(raw)[:1], 0)
     return offset + int(m.group(1))
 
 
