@@ -317,16 +317,15 @@ class TermCounts:
 
     def _delta_entries(
         self, cols: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
         """The added rows' entries in the columns ``cols``: their positions in the delta's
         arrays and the index in ``cols`` of each, in ``cols`` order and, within a column, in
         row order (the order a CSC matrix gives them)."""
         nnz = self._delta.nnz
         if nnz == 0 or len(cols) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        at = np.full(len(self._terms), -1, dtype=np.int64)
-        at[cols] = np.arange(len(cols))
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        at = np.full(len(self._terms), -1, dtype=np.int32)
+        at[cols] = np.arange(len(cols), dtype=np.int32)
         which = at[self._delta.indices[:nnz]]
         pos = np.flatnonzero(which >= 0)
         order = np.argsort(which[pos], kind="stable")
