@@ -269,9 +269,11 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
         os.nice(args.nice)
     encoder = embeddings.encoder_for(spec)
     engine = make_engine(settings.database_url)
-    from matching.problems import default_map
+    from matching.problems import map_for
 
-    problems = default_map() if settings.problem_expansion else None
+    # the service's map, which reads a need no phrase matches with the first channel's encoder
+    first = embeddings.encoder_for(settings.encoder)
+    problems = map_for(first) if settings.problem_expansion else None
     filler = quality.Filler(
         engine,
         encoder,

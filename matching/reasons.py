@@ -153,9 +153,9 @@ def problem_note(profile: ProfileDoc, problems: Sequence[tuple[Problem, str]]) -
         ]
         if named:
             label = f"{problem.industry}·{problem.name}"
-            return f"问题对应：需求所述「{phrase}」属「{label}」，其专长涉及：" + "、".join(
-                named[:3]
-            )
+            # a problem read as the nearest to the need has no phrase of the need to quote
+            said = f"需求所述「{phrase}」属「{label}」" if phrase else f"需求所述近于「{label}」"
+            return f"问题对应：{said}，其专长涉及：" + "、".join(named[:3])
     return None
 
 

