@@ -175,6 +175,8 @@ class Matcher:
             matcher.open_needs = OpenNeeds.load(session, matcher.need_vector)
             if settings.problem_expansion:
                 matcher.problems = map_for(encoder)
+                if matcher.problems.nearest is not None:
+                    matcher.problems.prepare()  # now, not on the first request
             spec = quality.quality_spec(settings)
             if spec is not None:
                 matcher.use_quality(embeddings.encoder_for(spec))

