@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.text import need_dense_text, need_lexical_text
+from matching.text import DENSE_MAX_CHARS, need_dense_text, need_lexical_text
 from matching.types import NeedDoc
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ class ProblemMap:
         key = repr(self.problems)
         self._vectors: FloatArray | None = None  # the rows as the encoder reads them (prepare)
         self._vectors_lock = threading.Lock()
+        self._told: dict[str, FloatArray] = {}  # query vectors a caller already had (tell)
         if nearest is not None:
             key += f"|nearest {nearest.version.tag} {threshold}"
         # what a vector made with this map's terms records (an edited map makes it stale)
@@ -132,7 +133,12 @@ class ProblemMap:
             hits.append((p, phrase))
         if hits or self.nearest is None:
             return hits
-        scores = self.prepare() @ self.nearest.encode_queries([text])[0]
+        query = _dense_form(text)
+        with self._vectors_lock:
+            vector = self._told.pop(query, None)
+        if vector is None:
+            vector = self.nearest.encode_queries([query])[0]
+        scores = self.prepare() @ vector
         for i in np.argsort(-scores, kind="stable")[:3].tolist():
             p = self.problems[i]
             if scores[i] < self.threshold:
@@ -140,6 +146,17 @@ class ProblemMap:
             if not p.industry_words or any(w in norm for w in p.industry_words):
                 return [(p, "")]
         return []
+
+    def tell(self, text: str, vector: FloatArray) -> None:
+        """Hand over the query vector of ``text`` (a need's lexical text) that the caller holds:
+        the need's stored first-channel vector is the encoder's query vector of the same words
+        (``need_dense_text``), so reading the need here costs no encoding (a plan reads 10,000)."""
+        if self.nearest is None:
+            return
+        with self._vectors_lock:
+            if len(self._told) >= 1024:  # told and then found in a cache, never asked for
+                self._told.pop(next(iter(self._told)))
+            self._told[_dense_form(text)] = vector
 
     def prepare(self) -> FloatArray:
         """The rows as the encoder reads them, made on first use (0.6 s and 8 MB for 442 rows
@@ -155,6 +172,12 @@ class ProblemMap:
     def terms(self, text: str) -> list[str]:
         """The techniques and disciplines of every problem found, once each, in order."""
         return list(dict.fromkeys(t for p, _ in self.find(text) for t in p.terms))
+
+
+def _dense_form(text: str) -> str:
+    """A need's lexical text (its parts one per line) as the need is embedded: the parts joined
+    with ；, cut as ``need_dense_text`` cuts (so a need's stored vector is this text's)."""
+    return "；".join(part for part in text.split("\n") if part)[:DENSE_MAX_CHARS]
 
 
 def describe(problem: Problem) -> str:

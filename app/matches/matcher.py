@@ -440,12 +440,16 @@ class Matcher:
         if self._poller is not None:
             self._poller.join(10)
 
-    def problem_tokens(self, doc: NeedDoc) -> list[str]:
+    def problem_tokens(self, doc: NeedDoc, vector: FloatArray | None = None) -> list[str]:
         """The index terms of the techniques and disciplines answering the problems the need
-        describes (``matching.problems``); none when the map is off."""
+        describes (``matching.problems``); none when the map is off. ``vector``: the need's
+        first-channel query vector when the caller has it (no encoding then)."""
         if self.problems is None:
             return []
-        return list(_problem_tokens(self.problems, need_lexical_text(doc)))
+        text = need_lexical_text(doc)
+        if vector is not None:
+            self.problems.tell(text, vector)
+        return list(_problem_tokens(self.problems, text))
 
     def problems_in(self, doc: NeedDoc) -> list[tuple[Problem, str]]:
         """The problems the need describes, each with the phrase that showed it (for reasons);
@@ -519,7 +523,9 @@ def _problems_found(problems: ProblemMap, text: str) -> tuple[tuple[Problem, str
 
 @lru_cache(maxsize=8192)
 def _problem_tokens(problems: ProblemMap, text: str) -> tuple[str, ...]:
-    terms = problems.terms(text)
+    # from the problems found (one reading of a need for its terms and its reasons)
+    found = _problems_found(problems, text)
+    terms = list(dict.fromkeys(t for p, _ in found for t in p.terms))
     return tuple(embeddings.tokenizer().tokenize(" ".join(terms))) if terms else ()
 
 

@@ -128,7 +128,7 @@ def _page_for_need(
     up to date (``sync``)."""
     doc = need_doc(need)
     vector, tokens = matcher.query_for_need(session, doc)
-    tokens = tokens + matcher.problem_tokens(doc)
+    tokens = tokens + matcher.problem_tokens(doc, vector)
     query = Query.for_need(doc, vector, tokens, matcher.second_query_for_need(session, doc))
     weights = matcher.corpus.weights_for_query(query)
     page = matcher.corpus.search(
@@ -187,7 +187,10 @@ def profile_matches(
             tokens,
             held.docs,
             held.vectors,
-            [t + matcher.problem_tokens(d) for d, t in zip(held.docs, held.tokens, strict=True)],
+            [
+                t + matcher.problem_tokens(d, v)
+                for d, v, t in zip(held.docs, held.vectors, held.tokens, strict=True)
+            ],
             counties=matcher.counties,
             weights=weights,
             limit=limit,

