@@ -113,15 +113,17 @@ class ProblemMap:
         key = repr(self.problems)
         self._vectors: FloatArray | None = None  # the rows as the encoder reads them (prepare)
         self._vectors_lock = threading.Lock()
-        self._told: dict[str, FloatArray] = {}  # query vectors a caller already had (tell)
         if nearest is not None:
             key += f"|nearest {nearest.version.tag} {threshold}"
         # what a vector made with this map's terms records (an edited map makes it stale)
         self.digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
 
-    def find(self, text: str) -> list[tuple[Problem, str]]:
+    def find(self, text: str, vector: FloatArray | None = None) -> list[tuple[Problem, str]]:
         """The problems ``text`` describes, each with the phrase that showed it, in the file's
-        order; else the nearest problem, with no phrase ("")."""
+        order; else the nearest problem, with no phrase (""). ``vector``: the encoder's query
+        vector of the text as a need is embedded, when the caller holds it — a need's stored
+        first-channel vector is exactly that (``need_dense_text``), so a plan of 10,000 needs
+        encodes nothing here."""
         norm = normalise(text)
         hits = []
         for p in self.problems:
@@ -133,11 +135,8 @@ class ProblemMap:
             hits.append((p, phrase))
         if hits or self.nearest is None:
             return hits
-        query = _dense_form(text)
-        with self._vectors_lock:
-            vector = self._told.pop(query, None)
         if vector is None:
-            vector = self.nearest.encode_queries([query])[0]
+            vector = self.nearest.encode_queries([_dense_form(text)])[0]
         scores = self.prepare() @ vector
         for i in np.argsort(-scores, kind="stable")[:3].tolist():
             p = self.problems[i]
@@ -146,17 +145,6 @@ class ProblemMap:
             if not p.industry_words or any(w in norm for w in p.industry_words):
                 return [(p, "")]
         return []
-
-    def tell(self, text: str, vector: FloatArray) -> None:
-        """Hand over the query vector of ``text`` (a need's lexical text) that the caller holds:
-        the need's stored first-channel vector is the encoder's query vector of the same words
-        (``need_dense_text``), so reading the need here costs no encoding (a plan reads 10,000)."""
-        if self.nearest is None:
-            return
-        with self._vectors_lock:
-            if len(self._told) >= 1024:  # told and then found in a cache, never asked for
-                self._told.pop(next(iter(self._told)))
-            self._told[_dense_form(text)] = vector
 
     def prepare(self) -> FloatArray:
         """The rows as the encoder reads them, made on first use (0.6 s and 8 MB for 442 rows

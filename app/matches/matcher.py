@@ -446,17 +446,14 @@ class Matcher:
         first-channel query vector when the caller has it (no encoding then)."""
         if self.problems is None:
             return []
-        text = need_lexical_text(doc)
-        if vector is not None:
-            self.problems.tell(text, vector)
-        return list(_problem_tokens(self.problems, text))
+        return list(_problem_tokens(self.problems, need_lexical_text(doc), _Aside(vector)))
 
     def problems_in(self, doc: NeedDoc) -> list[tuple[Problem, str]]:
         """The problems the need describes, each with the phrase that showed it (for reasons);
         none when the map is off."""
         if self.problems is None:
             return []
-        return list(_problems_found(self.problems, need_lexical_text(doc)))
+        return list(_problems_found(self.problems, need_lexical_text(doc), _Aside(None)))
 
     def second_query_for_need(self, session: Session, doc: NeedDoc) -> FloatArray | None:
         """A need's vector in the second channel when a current one exists, else None."""
@@ -516,15 +513,33 @@ class Matcher:
             self._saved_seq = seq
 
 
-@lru_cache(maxsize=8192)
-def _problems_found(problems: ProblemMap, text: str) -> tuple[tuple[Problem, str], ...]:
-    return tuple(problems.find(text))
+class _Aside:
+    """A value handed through an ``lru_cache``d call without being part of its key (all are
+    equal): a need's vector, which its text determines."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: FloatArray | None) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Aside)
 
 
 @lru_cache(maxsize=8192)
-def _problem_tokens(problems: ProblemMap, text: str) -> tuple[str, ...]:
+def _problems_found(
+    problems: ProblemMap, text: str, vector: _Aside
+) -> tuple[tuple[Problem, str], ...]:
+    return tuple(problems.find(text, vector.value))
+
+
+@lru_cache(maxsize=8192)
+def _problem_tokens(problems: ProblemMap, text: str, vector: _Aside) -> tuple[str, ...]:
     # from the problems found (one reading of a need for its terms and its reasons)
-    found = _problems_found(problems, text)
+    found = _problems_found(problems, text, vector)
     terms = list(dict.fromkeys(t for p, _ in found for t in p.terms))
     return tuple(embeddings.tokenizer().tokenize(" ".join(terms))) if terms else ()
 

@@ -94,11 +94,8 @@ def test_a_need_s_stored_vector_reads_it_as_the_encoder_would(use3) -> None:  # 
     # the need's stored first-channel vector is the encoder's query vector of the text it reads
     stored = encode_needs(use3, [doc])[0]
     np.testing.assert_allclose(stored, use3.encode_queries([_dense_form(text)])[0], atol=1e-6)
-    by_encoding = near.find(text)
-    near.tell(text, stored)
-    assert near.find(text) == by_encoding == [(near.problems[0], "")]
-    # a told vector is what the map reads (here one that points at the bee row)
-    near.tell(text, near.prepare()[2])
-    assert near.find(text) == []  # 越冬死亡's industry is not named in the need
-    near.tell("蜂箱里的蜂少了", near.prepare()[2])
-    assert [p.name for p, _ in near.find("蜂箱里的蜂少了")] == ["越冬死亡"]
+    assert near.find(text) == near.find(text, stored) == [(near.problems[0], "")]
+    # a vector handed over is what the map reads (here one that points at the bee row)
+    bees = near.prepare()[2]
+    assert near.find(text, bees) == []  # 越冬死亡's industry is not named in the need
+    assert [p.name for p, _ in near.find("蜂箱里的蜂少了", bees)] == ["越冬死亡"]
