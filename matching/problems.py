@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.text import DENSE_MAX_CHARS, need_dense_text, need_lexical_text
+from matching.text import dense_of_lexical, need_dense_text, need_lexical_text
 from matching.types import NeedDoc
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class ProblemMap:
         if hits or self.nearest is None:
             return hits
         if vector is None:
-            vector = self.nearest.encode_queries([_dense_form(text)])[0]
+            vector = self.nearest.encode_queries([dense_of_lexical(text)])[0]
         scores = self.prepare() @ vector
         for i in np.argsort(-scores, kind="stable")[:3].tolist():
             p = self.problems[i]
@@ -159,13 +160,13 @@ class ProblemMap:
 
     def terms(self, text: str) -> list[str]:
         """The techniques and disciplines of every problem found, once each, in order."""
-        return list(dict.fromkeys(t for p, _ in self.find(text) for t in p.terms))
+        return terms_of(self.find(text))
 
 
-def _dense_form(text: str) -> str:
-    """A need's lexical text (its parts one per line) as the need is embedded: the parts joined
-    with ；, cut as ``need_dense_text`` cuts (so a need's stored vector is this text's)."""
-    return "；".join(part for part in text.split("\n") if part)[:DENSE_MAX_CHARS]
+def terms_of(found: Iterable[tuple[Problem, str]]) -> list[str]:
+    """The techniques and disciplines of these problems (``ProblemMap.find``), once each, in
+    order."""
+    return list(dict.fromkeys(t for p, _ in found for t in p.terms))
 
 
 def describe(problem: Problem) -> str:

@@ -113,7 +113,16 @@ def encode_needs(encoder: Encoder, needs: Sequence[NeedDoc]) -> FloatArray:
 
 def need_dense_text(n: NeedDoc) -> str:
     """The query a need is embedded as: title, industry, then the description."""
-    pieces = [_clean(n.title), _clean(n.industry), _clean(n.description)]
+    return _dense_join([_clean(n.title), _clean(n.industry), _clean(n.description)])
+
+
+def dense_of_lexical(text: str) -> str:
+    """A need's lexical text (``need_lexical_text``: its parts one per line) as the need is
+    embedded (``need_dense_text``): the same parts joined and cut the same way."""
+    return _dense_join(text.split("\n"))
+
+
+def _dense_join(pieces: Sequence[str]) -> str:
     return "；".join(p for p in pieces if p)[:DENSE_MAX_CHARS]
 
 

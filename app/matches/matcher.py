@@ -52,7 +52,7 @@ from app.profiles.docs import profile_docs
 from app.profiles.models import Profile
 from matching.corpus import ProfileCorpus
 from matching.encoders import Encoder, FloatArray
-from matching.problems import Problem, ProblemMap, map_for
+from matching.problems import Problem, ProblemMap, map_for, terms_of
 from matching.text import need_lexical_text
 from matching.types import CountyInfo, NeedDoc, ProfileDoc
 
@@ -539,8 +539,7 @@ def _problems_found(
 @lru_cache(maxsize=8192)
 def _problem_tokens(problems: ProblemMap, text: str, vector: _Aside) -> tuple[str, ...]:
     # from the problems found (one reading of a need for its terms and its reasons)
-    found = _problems_found(problems, text, vector)
-    terms = list(dict.fromkeys(t for p, _ in found for t in p.terms))
+    terms = terms_of(_problems_found(problems, text, vector))
     return tuple(embeddings.tokenizer().tokenize(" ".join(terms))) if terms else ()
 
 

