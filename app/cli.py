@@ -366,7 +366,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from app.serving import ServedServer, Supervisor
 
-    workers = args.workers or get_settings().workers
+    settings = get_settings()
+    workers = args.workers or settings.workers
     config = uvicorn.Config(
         "app.main:create_app",
         factory=True,
@@ -374,6 +375,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=workers,
         proxy_headers=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
         log_level="info",
     )
     if workers == 1:

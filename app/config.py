@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     # Worker processes of `python -m app serve` (each holds its own model and index in memory).
     workers: int = max(1, os.cpu_count() or 1)
+    # Seconds a worker keeps an idle keep-alive connection open. uvicorn's own default (5 s) is
+    # shorter than what a reverse proxy keeps its upstream connections for (nginx, cloud load
+    # balancers: 60 s) and equal to httpx's: a request sent just as the server closes the
+    # connection is lost (a proxy answers 502; the bench saw a client-side error). The server
+    # must be the last to close, so this stays above the proxy's idle timeout.
+    keep_alive_seconds: int = 75
     # Requests each worker process works on at once; the rest wait their turn in arrival
     # order (app/admission.py). Imports and exports have one place of their own.
     worker_requests: int = 2
@@ -146,6 +152,7 @@ class Settings(BaseSettings):
         "register_address_window_seconds",
         "password_hash_threads",
         "worker_requests",
+        "keep_alive_seconds",
         "blas_threads",
         "outbox_max_attempts",
         "outbox_max_age_hours",
