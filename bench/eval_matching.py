@@ -78,7 +78,13 @@ class RunResult:
 
 
 # The profiles a set's needs are ranked over: its own and those of the sets before it.
-UNION = {"dev2": ("dev", "dev2"), "dev3": ("dev", "dev2", "dev3")}
+UNION = {
+    "dev2": ("dev", "dev2"),
+    "dev3": ("dev", "dev2", "dev3"),
+    "dev4": ("dev", "dev2", "dev3", "dev4"),
+}
+# A blind set is run alone and its table goes between its own markers in docs/matching.md.
+BLIND_MARKERS = {"dev3": "EVAL-DEV3", "dev4": "EVAL-DEV4"}
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -88,7 +94,8 @@ def _read(name: str) -> list[dict[str, Any]]:
 
 def _dev_json(which: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Profiles and needs of a set: ``dev``; ``dev2`` (its needs, ranked over the first set's
-    profiles and its own); ``dev3`` (its needs, ranked over all three sets' profiles)."""
+    profiles and its own); ``dev3`` / ``dev4`` (its needs, ranked over the profiles of every set
+    up to it)."""
     if which == "dev":
         return _read("dev_profiles.jsonl"), _read("dev_needs.jsonl")
     sets = UNION[which]
@@ -522,8 +529,9 @@ def main() -> None:
     ap.add_argument(
         "--set",
         default="dev,dev2",
-        help="dev (tuned on), dev2 (problem-style needs, looked at once), dev3 (written blind, "
-        "held apart: run it alone, its table goes between the EVAL-DEV3 markers), comma-separated",
+        help="dev (tuned on), dev2 (problem-style needs), dev3 (written blind; tuned on since "
+        "dev4 exists), dev4 (written blind, held apart: run it alone, its table goes between "
+        "the EVAL-DEV4 markers), comma-separated",
     )
     ap.add_argument(
         "--sweep", action="store_true", help="also rank with a grid of fusion weights (tuning)"
@@ -567,7 +575,8 @@ def main() -> None:
     print(header)
     print(body)
     if not args.no_write:
-        write_between_markers("EVAL-DEV3" if sets == ["dev3"] else "EVAL", header + "\n" + body)
+        marker = BLIND_MARKERS.get(sets[0], "EVAL") if len(sets) == 1 else "EVAL"
+        write_between_markers(marker, header + "\n" + body)
         print("\nwritten to docs/matching.md")
 
 

@@ -84,15 +84,17 @@ def evaluate_runs(runs: Mapping[int, Sequence[int]], qrels: Qrels, k: int = 10) 
 _DIGITS = re.compile(r"(\d+)")
 
 
-# The second and third dev sets' own profiles (``q001``…, ``r001``…) share one corpus with the
+# The later dev sets' own profiles (``q001``…, ``r001``…, ``s001``…) share one corpus with the
 # first set's (``p001``…): they are numbered from these so that the sets never meet.
 SECOND_SET_OFFSET = 1000
 THIRD_SET_OFFSET = 2000
-_OFFSETS = {"q": SECOND_SET_OFFSET, "r": THIRD_SET_OFFSET}
+FOURTH_SET_OFFSET = 3000
+_OFFSETS = {"q": SECOND_SET_OFFSET, "r": THIRD_SET_OFFSET, "s": FOURTH_SET_OFFSET}
 
 
 def parse_id(raw: Any) -> int:
-    """``"p001"`` / ``"n017"`` / ``17`` -> 17; ``"q001"`` -> 1001; ``"r001"`` -> 2001."""
+    """``"p001"`` / ``"n017"`` / ``17`` -> 17; ``"q001"`` -> 1001; ``"r001"`` -> 2001;
+    ``"s001"`` -> 3001."""
     if isinstance(raw, int):
         return raw
     m = _DIGITS.search(str(raw))

@@ -73,3 +73,5 @@ def test_dev_set_loader(tmp_path: Path) -> None:
     assert dev.qrels == {7: {1: 3}}
     assert load_qrels(tmp_path / "dev_qrels.tsv") == {7: {1: 3}}
     assert parse_id("p042") == 42
+    # the later sets' own profiles share one corpus with the first set's and never meet it
+    assert [parse_id(x) for x in ("q001", "r001", "s001", "s080")] == [1001, 2001, 3001, 3080]
