@@ -345,7 +345,9 @@ async def sign_in(
     )
     if attempt.reservation.retry_after is not None:
         return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
-    ok = await off_the_loop(settings, verify_password, password, _hash_to_check(attempt))
+    ok = await off_the_loop(
+        settings, verify_password, password, _hash_to_check(attempt), client=client
+    )
     return await to_thread.run_sync(lambda: _finish(session, attempt, password_ok=ok))
 
 
