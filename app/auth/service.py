@@ -346,7 +346,7 @@ async def sign_in(
     if attempt.reservation.retry_after is not None:
         return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
     ok = await off_the_loop(
-        settings, verify_password, password, _hash_to_check(attempt), client=client
+        settings, verify_password, password, _hash_to_check(attempt), client=address_group(client)
     )
     return await to_thread.run_sync(lambda: _finish(session, attempt, password_ok=ok))
 

@@ -95,3 +95,41 @@ def test_password_checks_run_at_a_lower_priority_than_requests() -> None:
     assert (
         inside == os.getpriority(os.PRIO_PROCESS, 0) + security.PASSWORD_THREAD_NICE or inside == 19
     )
+
+
+def test_password_work_takes_the_waiting_addresses_in_turn_and_skips_who_left() -> None:
+    """One password thread: while a check runs, three more of one address and one of another
+    wait; the other address goes second, and a sign-in whose client went away never runs."""
+    import asyncio
+    import threading
+
+    from app.auth import security
+    from app.config import Settings
+
+    settings = Settings(env="test", database_url="sqlite://", password_hash_threads=1)
+    ran: list[str] = []
+    release = threading.Event()
+
+    def work(name: str) -> str:
+        if name == "a1":
+            release.wait(30)
+        ran.append(name)
+        return name
+
+    async def scenario() -> list[str]:
+        first = asyncio.create_task(security.off_the_loop(settings, work, "a1", client="a"))
+        await asyncio.sleep(0.05)  # a1 holds the thread
+        burst = [
+            asyncio.create_task(security.off_the_loop(settings, work, f"a{i}", client="a"))
+            for i in (2, 3, 4)
+        ]
+        gone = asyncio.create_task(security.off_the_loop(settings, work, "c1", client="c"))
+        other = asyncio.create_task(security.off_the_loop(settings, work, "b1", client="b"))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        release.set()
+        answers = await asyncio.gather(first, *burst, other)
+        assert answers == ["a1", "a2", "a3", "a4", "b1"]
+        return ran
+
+    assert run_coroutine(scenario) == ["a1", "a2", "b1", "a3", "a4"]
