@@ -30,76 +30,29 @@ the first set's table), see README.md.
 
 from __future__ import annotations
 
-import json
-import random
 import sys
-from pathlib import Path
 
-from devset_common import (
-    CASE_NAMES,
-    HERE,
-    META_COLS,
-    RH,
-    SC,
-    load_counties,
-    load_pinned,
-    load_union,
-    print_baseline,
-    print_review,
-    rankers,
-    read_jsonl,
-    read_meta,
-    rh_grade,
-    validate_set,
-    write_readme_block,
+from devset_common import RH, SC, DevSet, load_counties
+
+SET = DevSet(
+    number=3,
+    seed=20250703,
+    pid_letter="r",
+    nid_letter="k",
+    phone_prefix="1550433",
+    old_profile_files=["dev_profiles.jsonl", "dev2_profiles.jsonl"],
+    old_need_files=["dev_needs.jsonl", "dev2_needs.jsonl"],
+    rename={"q": "1", "r": "2"},  # --export-union: q### -> p1###, r### -> p2###
+    n_needs=40,
+    n_profiles=80,
+    n_sc=32,
+    n_rh=8,
 )
-from devset_common import export_union as _export_union
-
-SEED = 20250703
-OLD_PROFILE_FILES = ["dev_profiles.jsonl", "dev2_profiles.jsonl"]
-OLD_NEED_FILES = ["dev_needs.jsonl", "dev2_needs.jsonl"]
-UNION_FILES = [*OLD_PROFILE_FILES, "dev3_profiles.jsonl"]
 
 # ---------------------------------------------------------------------------
 # new profiles (r_...)
 # ---------------------------------------------------------------------------
-PROFILES: list[dict] = []
-
-
-def R(
-    key,
-    kind,
-    aff,
-    title,
-    fields,
-    expertise,
-    ach=None,
-    home=None,
-    avail="part_time",
-    cap=3,
-    regions="C",
-    name=None,
-    active=True,
-):
-    assert key.startswith("r_"), key
-    reg = [r for c, r in (("E", "east"), ("C", "central"), ("W", "west")) if c in regions]
-    PROFILES.append(
-        {
-            "key": key,
-            "kind": kind,
-            "name": name,
-            "affiliation": aff,
-            "title": title,
-            "fields": list(fields),
-            "expertise": expertise,
-            "achievements": ach,
-            "hometown_county_code": home,
-            "availability": avail,
-            "capacity": cap,
-            "preferred_regions": reg,
-            "active": active,
-        }
-    )
+R = SET.profile  # R(key, kind, affiliation, title, fields, expertise, ...): DevSet.profile
 
 
 # ---- 作物 / 植保 ----------------------------------------------------------------
@@ -1183,8 +1136,7 @@ EXPERTISE_TAIL = {
     "r_boiler2": "家里支持，身体好，能吃苦，愿意服从县里安排。",
     "r_unrel2": "团队有主持人、摄像和化妆师十余人，熟悉婚礼流程。",
 }
-for _p in PROFILES:
-    _p["expertise"] += EXPERTISE_TAIL.get(_p["key"], "")
+SET.add_tails(EXPERTISE_TAIL)
 
 
 # ---------------------------------------------------------------------------
@@ -1193,25 +1145,7 @@ for _p in PROFILES:
 #   三乡工程:   {profile: "S" | "P"}, graded by rh_grade (ability x 籍贯, remote -1);
 #               candidates whose grade comes out 0 (P from elsewhere, traps) are not listed
 # ---------------------------------------------------------------------------
-NEEDS: list[dict] = []
-LABELS: dict[str, dict] = {}
-
-
-def N(key, county, program, title, desc, industry, headcount, cluster, cases, labels):
-    NEEDS.append(
-        {
-            "key": key,
-            "county_code": county,
-            "program": program,
-            "title": title,
-            "description": desc,
-            "industry": industry,
-            "headcount": headcount,
-            "cluster": cluster,
-            "cases": cases,
-        }
-    )
-    LABELS[key] = labels
+N = SET.need  # N(key, county, program, title, ...labels): DevSet.need
 
 
 # ---- 种植业 -------------------------------------------------------------------
@@ -1928,180 +1862,6 @@ OLD_PIN = {
 }
 
 
-def load_old() -> dict[str, dict]:
-    used = {k for lab in LABELS.values() for k in lab if not k.startswith("r_")}
-    return load_pinned(OLD_PROFILE_FILES, OLD_PIN, used, "set 3")
-
-
-# ---------------------------------------------------------------------------
-# return-home grade (the first set's rule, build_devset.rh_grade; devset_common.rh_grade)
-# ---------------------------------------------------------------------------
-def all_labels(old, counties) -> dict[str, dict[str, int]]:
-    """need key -> {profile key or old id: grade >= 1}."""
-    pk = {p["key"]: p for p in PROFILES}
-    out: dict[str, dict[str, int]] = {}
-    for n in NEEDS:
-        lab = LABELS[n["key"]]
-        if n["program"] == SC:
-            assert all(isinstance(g, int) for g in lab.values()), n["key"]
-            out[n["key"]] = dict(lab)
-        else:
-            assert all(s in ("S", "P") for s in lab.values()), n["key"]
-            grades = {
-                k: rh_grade(s, pk[k] if k.startswith("r_") else old[k], n["county_code"], counties)
-                for k, s in lab.items()
-            }
-            zero = [k for k, g in grades.items() if g == 0]
-            if zero:
-                raise SystemExit(f"{n['key']}: listed candidates grade 0 ({zero}); leave them out")
-            out[n["key"]] = grades
-    return out
-
-
-# ---------------------------------------------------------------------------
-# naming / ids / output
-# ---------------------------------------------------------------------------
-def assign_names(rng):
-    sys.path.insert(0, str(HERE))
-    import build_devset as b1  # noqa: PLC0415 - the first set's name pools
-
-    used = {
-        r["name"]
-        for r in read_jsonl(HERE / "dev_profiles.jsonl") + read_jsonl(HERE / "dev2_profiles.jsonl")
-    }
-    used |= {p["name"] for p in PROFILES if p["name"]}
-    for p in PROFILES:
-        if p["name"]:
-            continue
-        home = p["hometown_county_code"] or ""
-        korean = home.startswith("2224") or "延边" in p["affiliation"] or "延吉" in p["affiliation"]
-        while True:
-            if korean and rng.random() < 0.7:
-                nm = rng.choice(b1.KOREAN_SURNAMES) + rng.choice(b1.KOREAN_GIVEN)
-            else:
-                nm = rng.choice(b1.SURNAMES) + rng.choice(b1.GIVEN)
-            if nm not in used and nm not in b1.FAMOUS:
-                break
-        used.add(nm)
-        p["name"] = nm
-
-
-def build():
-    counties = load_counties()
-    old = load_old()
-    rng = random.Random(SEED)
-    assign_names(rng)
-    profs = PROFILES[:]
-    rng.shuffle(profs)
-    needs = NEEDS[:]
-    rng.shuffle(needs)
-    rid = {p["key"]: f"r{i:03d}" for i, p in enumerate(profs, 1)}
-    kid = {n["key"]: f"k{i:03d}" for i, n in enumerate(needs, 1)}
-    ref = {**{k: k for k in old}, **rid}
-    labels = all_labels(old, counties)
-    for k, lab in labels.items():
-        for pk in lab:
-            if pk not in ref:
-                raise SystemExit(f"{k}: unknown profile key {pk}")
-
-    with (HERE / "dev3_profiles.jsonl").open("w", encoding="utf-8") as fh:
-        for i, p in enumerate(profs, 1):
-            org = p["kind"] in ("team", "organization")
-            rec = {
-                "id": rid[p["key"]],
-                "kind": p["kind"],
-                "name": p["name"],
-                "affiliation": p["affiliation"],
-                "title": p["title"],
-                "fields": p["fields"],
-                "expertise": p["expertise"],
-                "achievements": p["achievements"],
-                "hometown_county_code": p["hometown_county_code"],
-                "availability": p["availability"],
-                "capacity": p["capacity"],
-                "preferred_regions": p["preferred_regions"],
-                "contact": {
-                    "phone": f"1550433{i:04d}",
-                    "email": f"{'office' if org else 'talent'}.r{i:03d}@example.com",
-                },
-                "active": p["active"],
-            }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    with (HERE / "dev3_needs.jsonl").open("w", encoding="utf-8") as fh:
-        for n in needs:
-            rec = {
-                "id": kid[n["key"]],
-                "county_code": n["county_code"],
-                "program": n["program"],
-                "title": n["title"],
-                "description": n["description"],
-                "industry": n["industry"],
-                "headcount": n["headcount"],
-                "status": "open",
-                "deadline": None,
-            }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    with (HERE / "dev3_qrels.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("need_id\tprofile_id\tgrade\n")
-        for n in sorted(needs, key=lambda x: kid[x["key"]]):
-            for k, g in sorted(labels[n["key"]].items(), key=lambda kv: (-kv[1], ref[kv[0]])):
-                fh.write(f"{kid[n['key']]}\t{ref[k]}\t{g}\n")
-    with (HERE / "dev3_need_meta.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("\t".join(META_COLS) + "\n")
-        for n in sorted(needs, key=lambda x: kid[x["key"]]):
-            c = counties[n["county_code"]]
-            fh.write(
-                f"{kid[n['key']]}\t{n['key']}\t{n['program']}\t{n['county_code']}\t{c['name']}\t"
-                f"{c['region']}\t{n['cluster']}\t{','.join(n['cases'])}\n"
-            )
-    write_readme_block("GENERATED3", readme_appendix(ref, kid, counties, labels))
-    return ref, kid
-
-
-# ---------------------------------------------------------------------------
-# validation (works on the written files only)
-# ---------------------------------------------------------------------------
-N_NEEDS, N_PROFILES, N_SC, N_RH = 40, 80, 32, 8
-
-
-def validate() -> list[str]:
-    errs: list[str] = []
-    validate_set(
-        prefix="dev3",
-        pid_letter="r",
-        nid_letter="k",
-        n_profiles=N_PROFILES,
-        n_needs=N_NEEDS,
-        n_sc=N_SC,
-        n_rh=N_RH,
-        phone_prefix="1550433",
-        old_profile_files=OLD_PROFILE_FILES,
-        old_need_files=OLD_NEED_FILES,
-        counties=load_counties(),
-        errs=errs,
-    )
-    return errs
-
-
-# ---------------------------------------------------------------------------
-# baselines (content only, same two rankers as sets 1 and 2) and review
-# ---------------------------------------------------------------------------
-def baseline():
-    profs, needs, qrels = load_union(UNION_FILES, "dev3")
-    runs, active = rankers(profs, needs)
-    meta = read_meta(HERE / "dev3_need_meta.tsv")
-    print_baseline(runs, active, needs, qrels, meta, "r", "p + q + r")
-
-
-def review():
-    """Per need: labels, the top-10 unlabelled active profiles under each content ranker, and for
-    return-home needs every other profile born in the same prefecture."""
-    profs, needs, qrels = load_union(UNION_FILES, "dev3")
-    runs, _ = rankers(profs, needs)
-    meta = read_meta(HERE / "dev3_need_meta.tsv")
-    print_review(profs, needs, qrels, runs, meta, load_counties())
-
-
 # ---------------------------------------------------------------------------
 # README appendix (generated)
 # ---------------------------------------------------------------------------
@@ -2140,66 +1900,40 @@ UNRELATED = ["r_unrel2"]
 CAPPED = {"mutual_elder": ("r_rh_elder_native", "r_rh_elder_pref", "p241")}
 
 
-def readme_appendix(ref, kid, counties, labels):
-    out = [
-        "| need | key | program | county (region) | cluster | cases | relevant (p / q / r) | 3/2/1 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for n in sorted(NEEDS, key=lambda x: kid[x["key"]]):
-        c = counties[n["county_code"]]
-        lab = labels[n["key"]]
-        g = list(lab.values())
-        nr = sum(ref[k].startswith("r") for k in lab)
-        nq = sum(ref[k].startswith("q") for k in lab)
-        prog = "科技特派员" if n["program"] == SC else "三乡工程"
-        out.append(
-            f"| {kid[n['key']]} | {n['key']} | {prog} | {c['name']} ({c['region']}) | {n['cluster']} | "
-            f"{', '.join(CASE_NAMES[t] for t in n['cases'])} | {len(g)} ({len(g) - nq - nr} / {nq} / {nr}) | "
-            f"{g.count(3)}/{g.count(2)}/{g.count(1)} |"
-        )
-
-    def ids(keys):
-        return ", ".join(sorted(ref[k] for k in keys))
-
-    used = {k for lab in labels.values() for k in lab}
-    out += [
-        "",
-        f"* new profiles relevant to no set-3 need: {ids([p['key'] for p in PROFILES if p['key'] not in used])}",
-        f"* inactive new profiles (labelled as if active): {ids([p['key'] for p in PROFILES if not p['active']])}",
-        f"* same-product / keyword look-alikes among the new profiles: {ids(DISTRACTORS)}",
-        f"* boilerplate: {ids(BOILERPLATE)}; unrelated: {ids(UNRELATED)}",
-        "* hometown traps (籍贯 = the need's county, no usable skill; 0): "
-        + "; ".join(
-            f"{kid[k]} {ids(v)}" for k, v in sorted(TRAPS.items(), key=lambda kv: kid[kv[0]])
-        ),
-        f"* first-set profiles labelled in set 3: {len({k for k in used if k.startswith('p')})} (of 257); "
-        f"second-set profiles: {len({k for k in used if k.startswith('q')})} (of 80)",
-        "* region-capped pairs (skill would merit 2-3, preferred_regions exclude the need's region): "
-        + ", ".join(f"{kid[k]}/{ref[p]}" for k, ps in CAPPED.items() for p in ps),
-    ]
-    return "\n".join(out)
+# ---------------------------------------------------------------------------
+# build (devset_common.DevSet.build: 三乡工程 labels graded by rh_grade, names, seeded ids, the four
+# files, the README block), validation (the shared checks on the written files), baselines, review
+# ---------------------------------------------------------------------------
+def build():
+    return SET.build(
+        OLD_PIN,
+        distractors=DISTRACTORS,
+        traps=TRAPS,
+        boilerplate=BOILERPLATE,
+        unrelated=UNRELATED,
+        capped=CAPPED,
+        earlier="* first-set profiles labelled in set 3: {p} (of 257); "
+        "second-set profiles: {q} (of 80)",
+    )
 
 
-def export_union(out: Path):
-    """Write the union as one dev-style set ``dev3u_*`` into `out` for loaders that key on the digits
-    of an id (p001, q001 and r001 would all become 1): p### stay, q### -> p1###, r### -> p2###."""
-    _export_union(out, UNION_FILES, "dev3", {"q": "1", "r": "2"})
+def validate() -> list[str]:
+    errs: list[str] = []
+    SET.validate(load_counties(), errs)
+    return errs
+
+
+def baseline(_e5=True):
+    """Content-only baselines on the union: char-bigram BM25 and multilingual-e5-small (as sets 1
+    and 2; the e5 one always)."""
+    SET.baseline(e5=True, words=False)
+
+
+def review(_e5=True):
+    """Per need: labels, the top-10 unlabelled active profiles under each content ranker, and for
+    return-home needs every other profile born in the same prefecture."""
+    SET.review(e5=True, words=False)
 
 
 if __name__ == "__main__":
-    if "--export-union" in sys.argv:
-        export_union(Path(sys.argv[sys.argv.index("--export-union") + 1]))
-        sys.exit(0)
-    if "--review" in sys.argv:
-        review()
-        sys.exit(0)
-    if "--baseline" in sys.argv:
-        baseline()
-        sys.exit(0)
-    if "--check" not in sys.argv:
-        build()
-    problems = validate()
-    for e in problems:
-        print("ERROR", e)
-    print("validation:", "OK" if not problems else f"{len(problems)} problem(s)")
-    sys.exit(1 if problems else 0)
+    sys.exit(SET.main(sys.argv, build=build, validate=validate, review=review, baseline=baseline))

@@ -33,79 +33,29 @@ enforces this.
 
 from __future__ import annotations
 
-import json
-import random
 import sys
-from pathlib import Path
 
-from devset_common import (
-    CASE_NAMES,
-    HERE,
-    META_COLS,
-    RH,
-    SC,
-    export_union,
-    load_counties,
-    load_pinned,
-    load_union,
-    print_baseline,
-    print_review,
-    rankers,
-    read_jsonl,
-    read_meta,
-    rh_grade,
-    validate_set,
-    write_readme_block,
+from devset_common import HERE, RH, SC, DevSet, load_counties, rankers, read_jsonl
+
+SET = DevSet(
+    number=4,
+    seed=20251204,
+    pid_letter="s",
+    nid_letter="h",
+    phone_prefix="1550434",
+    old_profile_files=["dev_profiles.jsonl", "dev2_profiles.jsonl", "dev3_profiles.jsonl"],
+    old_need_files=["dev_needs.jsonl", "dev2_needs.jsonl", "dev3_needs.jsonl"],
+    rename={"q": "1", "r": "2", "s": "3"},  # --export-union: q -> p1, r -> p2, s -> p3
+    n_needs=40,
+    n_profiles=80,
+    n_sc=32,
+    n_rh=8,
 )
-
-SEED = 20251204
-PREFIX = "dev4"
-OLD_PROFILE_FILES = ["dev_profiles.jsonl", "dev2_profiles.jsonl", "dev3_profiles.jsonl"]
-OLD_NEED_FILES = ["dev_needs.jsonl", "dev2_needs.jsonl", "dev3_needs.jsonl"]
-UNION_FILES = [*OLD_PROFILE_FILES, "dev4_profiles.jsonl"]
-PHONE_PREFIX = "1550434"
-N_NEEDS, N_PROFILES, N_SC, N_RH = 40, 80, 32, 8
 
 # ---------------------------------------------------------------------------
 # new profiles (s_...)
 # ---------------------------------------------------------------------------
-PROFILES: list[dict] = []
-
-
-def S(
-    key,
-    kind,
-    aff,
-    title,
-    fields,
-    expertise,
-    ach=None,
-    home=None,
-    avail="part_time",
-    cap=3,
-    regions="C",
-    name=None,
-    active=True,
-):
-    assert key.startswith("s_"), key
-    reg = [r for c, r in (("E", "east"), ("C", "central"), ("W", "west")) if c in regions]
-    PROFILES.append(
-        {
-            "key": key,
-            "kind": kind,
-            "name": name,
-            "affiliation": aff,
-            "title": title,
-            "fields": list(fields),
-            "expertise": expertise,
-            "achievements": ach,
-            "hometown_county_code": home,
-            "availability": avail,
-            "capacity": cap,
-            "preferred_regions": reg,
-            "active": active,
-        }
-    )
+S = SET.profile  # S(key, kind, affiliation, title, fields, expertise, ...): DevSet.profile
 
 
 # ---- 卫生 / 饮水 ------------------------------------------------------------------
@@ -1191,8 +1141,7 @@ EXPERTISE_TAIL = {
     "s_unrel1": "持有钢琴演奏级证书，在长春开了一家琴行。",
     "s_unrel2": "作品上过几款畅销手游，工作室成立六年。",
 }
-for _p in PROFILES:
-    _p["expertise"] += EXPERTISE_TAIL.get(_p["key"], "")
+SET.add_tails(EXPERTISE_TAIL)
 
 
 # ---------------------------------------------------------------------------
@@ -1201,25 +1150,7 @@ for _p in PROFILES:
 #   三乡工程:   {profile: "S" | "P"}, graded by rh_grade (ability x 籍贯, remote -1);
 #               candidates whose grade comes out 0 (P from elsewhere, traps) are not listed
 # ---------------------------------------------------------------------------
-NEEDS: list[dict] = []
-LABELS: dict[str, dict] = {}
-
-
-def N(key, county, program, title, desc, industry, headcount, cluster, cases, labels):
-    NEEDS.append(
-        {
-            "key": key,
-            "county_code": county,
-            "program": program,
-            "title": title,
-            "description": desc,
-            "industry": industry,
-            "headcount": headcount,
-            "cluster": cluster,
-            "cases": cases,
-        }
-    )
-    LABELS[key] = labels
+N = SET.need  # N(key, county, program, title, ...labels): DevSet.need
 
 
 # ---- 东部 -------------------------------------------------------------------------
@@ -2346,144 +2277,6 @@ OLD_PIN = {
 }
 
 
-def load_old() -> dict[str, dict]:
-    used = {k for lab in LABELS.values() for k in lab if not k.startswith("s_")}
-    return load_pinned(OLD_PROFILE_FILES, OLD_PIN, used, "set 4")
-
-
-def all_labels(old, counties) -> dict[str, dict[str, int]]:
-    """need key -> {profile key or old id: grade >= 1}."""
-    pk = {p["key"]: p for p in PROFILES}
-    out: dict[str, dict[str, int]] = {}
-    for n in NEEDS:
-        lab = LABELS[n["key"]]
-        if n["program"] == SC:
-            assert all(isinstance(g, int) for g in lab.values()), n["key"]
-            out[n["key"]] = dict(lab)
-        else:
-            assert all(s in ("S", "P") for s in lab.values()), n["key"]
-            grades = {
-                k: rh_grade(s, pk[k] if k.startswith("s_") else old[k], n["county_code"], counties)
-                for k, s in lab.items()
-            }
-            zero = [k for k, g in grades.items() if g == 0]
-            if zero:
-                raise SystemExit(f"{n['key']}: listed candidates grade 0 ({zero}); leave them out")
-            out[n["key"]] = grades
-    return out
-
-
-# ---------------------------------------------------------------------------
-# naming / ids / output
-# ---------------------------------------------------------------------------
-def assign_names(rng):
-    sys.path.insert(0, str(HERE))
-    import build_devset as b1  # noqa: PLC0415 - the first set's name pools
-
-    used = {r["name"] for f in OLD_PROFILE_FILES for r in read_jsonl(HERE / f)}
-    used |= {p["name"] for p in PROFILES if p["name"]}
-    for p in PROFILES:
-        if p["name"]:
-            continue
-        home = p["hometown_county_code"] or ""
-        korean = home.startswith("2224") or "延边" in p["affiliation"] or "延吉" in p["affiliation"]
-        while True:
-            if korean and rng.random() < 0.7:
-                nm = rng.choice(b1.KOREAN_SURNAMES) + rng.choice(b1.KOREAN_GIVEN)
-            else:
-                nm = rng.choice(b1.SURNAMES) + rng.choice(b1.GIVEN)
-            if nm not in used and nm not in b1.FAMOUS:
-                break
-        used.add(nm)
-        p["name"] = nm
-
-
-_IDS: list = []
-
-
-def assign_ids():
-    """Seeded shuffle -> (profiles in id order, needs in id order, key->s###, key->h###).
-    Names are drawn from the same generator first, so ids depend only on SEED and the texts
-    (computed once per run: drawing names again would change the generator's state)."""
-    if _IDS:
-        return _IDS[0]
-    rng = random.Random(SEED)
-    assign_names(rng)
-    profs = PROFILES[:]
-    rng.shuffle(profs)
-    needs = NEEDS[:]
-    rng.shuffle(needs)
-    sid = {p["key"]: f"s{i:03d}" for i, p in enumerate(profs, 1)}
-    hid = {n["key"]: f"h{i:03d}" for i, n in enumerate(needs, 1)}
-    _IDS.append((profs, needs, sid, hid))
-    return _IDS[0]
-
-
-def build():
-    counties = load_counties()
-    old = load_old()
-    profs, needs, sid, hid = assign_ids()
-    ref = {**{k: k for k in old}, **sid}
-    labels = all_labels(old, counties)
-    for k, lab in labels.items():
-        for pk in lab:
-            if pk not in ref:
-                raise SystemExit(f"{k}: unknown profile key {pk}")
-
-    with (HERE / "dev4_profiles.jsonl").open("w", encoding="utf-8") as fh:
-        for i, p in enumerate(profs, 1):
-            org = p["kind"] in ("team", "organization")
-            rec = {
-                "id": sid[p["key"]],
-                "kind": p["kind"],
-                "name": p["name"],
-                "affiliation": p["affiliation"],
-                "title": p["title"],
-                "fields": p["fields"],
-                "expertise": p["expertise"],
-                "achievements": p["achievements"],
-                "hometown_county_code": p["hometown_county_code"],
-                "availability": p["availability"],
-                "capacity": p["capacity"],
-                "preferred_regions": p["preferred_regions"],
-                "contact": {
-                    "phone": f"{PHONE_PREFIX}{i:04d}",
-                    "email": f"{'office' if org else 'talent'}.s{i:03d}@example.com",
-                },
-                "active": p["active"],
-            }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    with (HERE / "dev4_needs.jsonl").open("w", encoding="utf-8") as fh:
-        for n in needs:
-            rec = {
-                "id": hid[n["key"]],
-                "county_code": n["county_code"],
-                "program": n["program"],
-                "title": n["title"],
-                "description": n["description"],
-                "industry": n["industry"],
-                "headcount": n["headcount"],
-                "status": "open",
-                "deadline": None,
-            }
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    with (HERE / "dev4_qrels.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("need_id\tprofile_id\tgrade\n")
-        for n in sorted(needs, key=lambda x: hid[x["key"]]):
-            for k, g in sorted(labels[n["key"]].items(), key=lambda kv: (-kv[1], ref[kv[0]])):
-                fh.write(f"{hid[n['key']]}\t{ref[k]}\t{g}\n")
-    with (HERE / "dev4_need_meta.tsv").open("w", encoding="utf-8") as fh:
-        fh.write("\t".join(META_COLS) + "\n")
-        for n in sorted(needs, key=lambda x: hid[x["key"]]):
-            c = counties[n["county_code"]]
-            fh.write(
-                f"{hid[n['key']]}\t{n['key']}\t{n['program']}\t{n['county_code']}\t{c['name']}\t"
-                f"{c['region']}\t{n['cluster']}\t{','.join(n['cases'])}\n"
-            )
-    write_readme_block("GENERATED4", readme_appendix(ref, hid, counties, labels))
-    return ref, hid
-
-
 # ---------------------------------------------------------------------------
 # validation (works on the written files; set-specific checks on top of the shared ones)
 # ---------------------------------------------------------------------------
@@ -2499,25 +2292,12 @@ def judged_zero_ids(sid) -> dict[str, set[str]]:
 def validate() -> list[str]:
     counties = load_counties()
     errs: list[str] = []
-    res = validate_set(
-        prefix=PREFIX,
-        pid_letter="s",
-        nid_letter="h",
-        n_profiles=N_PROFILES,
-        n_needs=N_NEEDS,
-        n_sc=N_SC,
-        n_rh=N_RH,
-        phone_prefix=PHONE_PREFIX,
-        old_profile_files=OLD_PROFILE_FILES,
-        old_need_files=OLD_NEED_FILES,
-        counties=counties,
-        errs=errs,
-    )
+    res = SET.validate(counties, errs)
     if res is None:
         return errs
     profiles, needs, union, qrels, metarows = res
     # names: new, and not reused from the earlier sets
-    old_names = {r["name"] for f in OLD_PROFILE_FILES for r in read_jsonl(HERE / f)}
+    old_names = {r["name"] for f in SET.old_profile_files for r in read_jsonl(HERE / f)}
     names = [r["name"] for r in profiles.values()]
     for nm in sorted({x for x in names if x in old_names or names.count(x) > 1}):
         errs.append(f"name {nm} reused")
@@ -2527,7 +2307,7 @@ def validate() -> list[str]:
         if r["contact"]["email"] != want:
             errs.append(f"{r['id']}: e-mail {r['contact']['email']} (want {want})")
     # the written files agree with the hand-written source (ids, labels)
-    _, _, sid, hid = assign_ids()
+    _, _, sid, hid = SET.assign_ids()
     key_of = {d["need_id"]: d["key"] for d in metarows}
     if {hid[k]: k for k in hid} != key_of:
         errs.append("need ids / keys differ from the seeded assignment (rebuild)")
@@ -2562,19 +2342,13 @@ def validate() -> list[str]:
 # baselines and review
 # ---------------------------------------------------------------------------
 def baseline(e5: bool):
-    profs, needs, qrels = load_union(UNION_FILES, PREFIX)
-    runs, active = rankers(profs, needs, e5=e5, words=True)
-    meta = read_meta(HERE / "dev4_need_meta.tsv")
-    print_baseline(runs, active, needs, qrels, meta, "s", "p + q + r + s")
+    SET.baseline(e5=e5, words=True)
 
 
 def review(e5: bool):
-    profs, needs, qrels = load_union(UNION_FILES, PREFIX)
-    runs, _ = rankers(profs, needs, e5=e5, words=True)
-    meta = read_meta(HERE / "dev4_need_meta.tsv")
-    _, _, sid, hid = assign_ids()
+    _, _, sid, hid = SET.assign_ids()
     skip = {hid[k]: v for k, v in judged_zero_ids(sid).items() if k in hid}
-    print_review(profs, needs, qrels, runs, meta, load_counties(), skip=skip)
+    SET.review(e5=e5, words=True, skip=skip)
 
 
 # ---------------------------------------------------------------------------
@@ -2621,73 +2395,26 @@ CAPPED = {
 }
 
 
-def readme_appendix(ref, hid, counties, labels):
-    out = [
-        "| need | key | program | county (region) | cluster | cases | relevant (p / q / r / s) | 3/2/1 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for n in sorted(NEEDS, key=lambda x: hid[x["key"]]):
-        c = counties[n["county_code"]]
-        lab = labels[n["key"]]
-        g = list(lab.values())
-        cnt = {x: sum(ref[k].startswith(x) for k in lab) for x in "pqrs"}
-        prog = "科技特派员" if n["program"] == SC else "三乡工程"
-        out.append(
-            f"| {hid[n['key']]} | {n['key']} | {prog} | {c['name']} ({c['region']}) | {n['cluster']} | "
-            f"{', '.join(CASE_NAMES[t] for t in n['cases'])} | "
-            f"{len(g)} ({cnt['p']} / {cnt['q']} / {cnt['r']} / {cnt['s']}) | "
-            f"{g.count(3)}/{g.count(2)}/{g.count(1)} |"
-        )
-
-    def ids(keys):
-        return ", ".join(sorted(ref[k] for k in keys))
-
-    used = {k for lab in labels.values() for k in lab}
-    out += [
-        "",
-        f"* new profiles relevant to no set-4 need: {ids([p['key'] for p in PROFILES if p['key'] not in used])}",
-        f"* inactive new profiles (labelled as if active): {ids([p['key'] for p in PROFILES if not p['active']])}",
-        f"* same-product / keyword look-alikes among the new profiles: {ids(DISTRACTORS)}",
-        f"* boilerplate: {ids(BOILERPLATE)}; unrelated: {ids(UNRELATED)}",
-        "* hometown traps (籍贯 = the need's county, no usable skill; 0): "
-        + "; ".join(
-            f"{hid[k]} {ids(v)}" for k, v in sorted(TRAPS.items(), key=lambda kv: hid[kv[0]])
-        ),
-        f"* earlier profiles labelled in set 4: {len({k for k in used if k.startswith('p')})} first-set (of 257), "
-        f"{len({k for k in used if k.startswith('q')})} second-set (of 80), "
-        f"{len({k for k in used if k.startswith('r')})} third-set (of 80)",
-        "* region-capped pairs (skill would merit 2-3, preferred_regions exclude the need's region): "
-        + ", ".join(
-            f"{hid[k]}/{ref[p]}"
-            for k, ps in sorted(CAPPED.items(), key=lambda kv: hid[kv[0]])
-            for p in ps
-        ),
-        f"* pooled and judged 0 (top-{POOL_DEPTH} of {' and '.join(POOL_RANKERS)}, not relevant): "
-        f"{sum(len(v) for v in JUDGED_ZERO.values())} need/profile pairs (`JUDGED_ZERO`)",
-    ]
-    return "\n".join(out)
+# ---------------------------------------------------------------------------
+# build (devset_common.DevSet.build: 三乡工程 labels graded by rh_grade, names, seeded ids, the four
+# files, the README block)
+# ---------------------------------------------------------------------------
+def build():
+    return SET.build(
+        OLD_PIN,
+        distractors=DISTRACTORS,
+        traps=TRAPS,
+        boilerplate=BOILERPLATE,
+        unrelated=UNRELATED,
+        capped=CAPPED,
+        earlier="* earlier profiles labelled in set 4: {p} first-set (of 257), "
+        "{q} second-set (of 80), {r} third-set (of 80)",
+        extra=[
+            f"* pooled and judged 0 (top-{POOL_DEPTH} of {' and '.join(POOL_RANKERS)}, not relevant): "
+            f"{sum(len(v) for v in JUDGED_ZERO.values())} need/profile pairs (`JUDGED_ZERO`)"
+        ],
+    )
 
 
 if __name__ == "__main__":
-    use_e5 = "--e5" in sys.argv
-    if "--export-union" in sys.argv:
-        export_union(
-            Path(sys.argv[sys.argv.index("--export-union") + 1]),
-            UNION_FILES,
-            PREFIX,
-            {"q": "1", "r": "2", "s": "3"},
-        )
-        sys.exit(0)
-    if "--review" in sys.argv:
-        review(use_e5)
-        sys.exit(0)
-    if "--baseline" in sys.argv:
-        baseline(use_e5)
-        sys.exit(0)
-    if "--check" not in sys.argv:
-        build()
-    problems = validate()
-    for e in problems:
-        print("ERROR", e)
-    print("validation:", "OK" if not problems else f"{len(problems)} problem(s)")
-    sys.exit(1 if problems else 0)
+    sys.exit(SET.main(sys.argv, build=build, validate=validate, review=review, baseline=baseline))

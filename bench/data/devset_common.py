@@ -1,10 +1,12 @@
 """Code shared by the hand-written development-set builders (sets 3 and 4).
 
 Readers, county loading, the return-home grade table (the first set's rule), the validator's
-generic checks, the content-only baselines / review sheet and the union export.  Each builder keeps
-its own texts, labels, id scheme and README appendix; everything here is parameterised by the set
-(file prefix, id letters, phone prefix, counts, the earlier sets whose profiles form the union).
-Nothing here reads or runs the matching engine.
+generic checks, the content-only baselines / review sheet, the union export, and `DevSet`: one
+set's parameters (file prefix, id letters, phone prefix, seed, counts, the earlier sets whose
+profiles form the union) with the steps every builder shares -- adding profiles and needs, pinning
+the earlier profiles, grading the labels, drawing names and seeded ids, writing the four files and
+the README block, and the command line.  Each builder keeps its own texts, labels, judgement
+tables and set-specific checks.  Nothing here reads or runs the matching engine.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
+import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 COUNTIES_CSV = HERE.parent.parent / "seed" / "jilin_counties.csv"
 SC, RH = "science_commissioner", "return_home"
 
-PROFILE_KEYS = {
-    "id",
+# the written records' fields copied from the hand-written ones, in file order (after the id; a
+# profile's contact and active, a need's status and deadline, follow them)
+PROFILE_FIELDS = (
     "kind",
     "name",
     "affiliation",
@@ -32,20 +38,10 @@ PROFILE_KEYS = {
     "availability",
     "capacity",
     "preferred_regions",
-    "contact",
-    "active",
-}
-NEED_KEYS = {
-    "id",
-    "county_code",
-    "program",
-    "title",
-    "description",
-    "industry",
-    "headcount",
-    "status",
-    "deadline",
-}
+)
+NEED_FIELDS = ("county_code", "program", "title", "description", "industry", "headcount")
+PROFILE_KEYS = {"id", *PROFILE_FIELDS, "contact", "active"}
+NEED_KEYS = {"id", *NEED_FIELDS, "status", "deadline"}
 META_COLS = ["need_id", "key", "program", "county_code", "county", "region", "cluster", "cases"]
 KINDS = {"expert", "researcher", "returnee", "entrepreneur", "team", "organization"}
 AVAIL = {"full_time", "part_time", "remote"}
@@ -186,31 +182,20 @@ def check_profile(r, counties, errs, phone_prefix):
             errs.append(f"{pid}: {k}")
 
 
-def validate_set(
-    *,
-    prefix,
-    pid_letter,
-    nid_letter,
-    n_profiles,
-    n_needs,
-    n_sc,
-    n_rh,
-    phone_prefix,
-    old_profile_files,
-    old_need_files,
-    counties,
-    errs,
-):
+def validate_set(ds: DevSet, counties, errs):
     """The checks every set shares: JSON parses, exact keys, enums, capacity, contact, lengths,
     counties exist, contiguous ids, programme counts, no duplicated expertise / need title /
     description across all sets, every qrels id exists in the union, no duplicate pair, grades
     1-3, >=3 active relevant profiles and an active 3 per need, the region cap, the return-home
     hometown rule, and that the need_meta file agrees with the needs.
 
+    `ds` gives the set's prefix, id letters, counts, phone prefix and earlier files.
     Returns (profiles, needs, union, qrels, meta rows) for set-specific checks, or None."""
+    prefix, pid_letter, nid_letter = ds.prefix, ds.pid_letter, ds.nid_letter
+    n_profiles, n_needs, n_sc, n_rh = ds.n_profiles, ds.n_needs, ds.n_sc, ds.n_rh
     try:
-        old = {r["id"]: r for f in old_profile_files for r in read_jsonl(HERE / f)}
-        old_needs = [r for f in old_need_files for r in read_jsonl(HERE / f)]
+        old = {r["id"]: r for f in ds.old_profile_files for r in read_jsonl(HERE / f)}
+        old_needs = [r for f in ds.old_need_files for r in read_jsonl(HERE / f)]
         rr = read_jsonl(HERE / f"{prefix}_profiles.jsonl")
         kk = read_jsonl(HERE / f"{prefix}_needs.jsonl")
     except (OSError, json.JSONDecodeError) as exc:
@@ -218,7 +203,7 @@ def validate_set(
         return None
     profiles: dict[str, dict] = {}
     for r in rr:
-        check_profile(r, counties, errs, phone_prefix)
+        check_profile(r, counties, errs, ds.phone_prefix)
         if r.get("id") in profiles:
             errs.append(f"dup profile id {r.get('id')}")
         profiles[r.get("id")] = r
@@ -540,3 +525,345 @@ def write_readme_block(marker: str, text: str):
     head, rest = body.split(a, 1)
     _, tail = rest.split(b, 1)
     path.write_text(head + a + "\n" + text + "\n" + b + tail, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------
+# one hand-written set: its parameters, the texts its builder adds, and the steps every set shares
+# ---------------------------------------------------------------------------
+@dataclass
+class DevSet:
+    """A hand-written set.  `number` 3 -> files dev3_*, README block GENERATED3, "set 3"; new
+    profiles are keyed ``{pid_letter}_...`` and get ids {pid_letter}001..., needs {nid_letter}001...;
+    phones are {phone_prefix}0001...; `rename` maps the earlier sets' id letters and this set's to
+    the digit prefix of the union export (q -> 1, r -> 2, ...).  The builder adds its texts through
+    `profile`, `add_tails` and `need`; everything else here is the same for every set."""
+
+    number: int
+    seed: int
+    pid_letter: str
+    nid_letter: str
+    phone_prefix: str
+    old_profile_files: list[str]
+    old_need_files: list[str]
+    rename: dict[str, str]
+    n_needs: int
+    n_profiles: int
+    n_sc: int
+    n_rh: int
+    profiles: list[dict] = field(default_factory=list)
+    needs: list[dict] = field(default_factory=list)
+    labels: dict[str, dict] = field(default_factory=dict)
+    _ids: list = field(default_factory=list, repr=False)
+
+    @property
+    def prefix(self) -> str:
+        return f"dev{self.number}"
+
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.pid_letter}_"
+
+    @property
+    def union_files(self) -> list[str]:
+        return [*self.old_profile_files, f"{self.prefix}_profiles.jsonl"]
+
+    @property
+    def letters(self) -> str:
+        """The id letters of the union, first set first: "pqr" for set 3."""
+        return "p" + "".join(self.rename)
+
+    # ---- the texts --------------------------------------------------------------------------
+    def profile(
+        self,
+        key,
+        kind,
+        aff,
+        title,
+        fields,
+        expertise,
+        ach=None,
+        home=None,
+        avail="part_time",
+        cap=3,
+        regions="C",
+        name=None,
+        active=True,
+    ):
+        """Add a new profile; `regions` is a string of E / C / W."""
+        assert key.startswith(self.key_prefix), key
+        reg = [r for c, r in (("E", "east"), ("C", "central"), ("W", "west")) if c in regions]
+        self.profiles.append(
+            {
+                "key": key,
+                "kind": kind,
+                "name": name,
+                "affiliation": aff,
+                "title": title,
+                "fields": list(fields),
+                "expertise": expertise,
+                "achievements": ach,
+                "hometown_county_code": home,
+                "availability": avail,
+                "capacity": cap,
+                "preferred_regions": reg,
+                "active": active,
+            }
+        )
+
+    def add_tails(self, tails: dict[str, str]):
+        """Append each profile's second sentence (kept apart in the source) to its expertise."""
+        for p in self.profiles:
+            p["expertise"] += tails.get(p["key"], "")
+
+    def need(self, key, county, program, title, desc, industry, headcount, cluster, cases, labels):
+        """Add a need and its labels: {profile: grade} (SC) or {profile: "S" | "P"} (RH)."""
+        self.needs.append(
+            {
+                "key": key,
+                "county_code": county,
+                "program": program,
+                "title": title,
+                "description": desc,
+                "industry": industry,
+                "headcount": headcount,
+                "cluster": cluster,
+                "cases": cases,
+            }
+        )
+        self.labels[key] = labels
+
+    # ---- labels -----------------------------------------------------------------------------
+    def load_old(self, pins: dict[str, str]) -> dict[str, dict]:
+        """The earlier sets' profiles; stops if the pinned ones changed (see `load_pinned`)."""
+        used = {k for lab in self.labels.values() for k in lab if not k.startswith(self.key_prefix)}
+        return load_pinned(self.old_profile_files, pins, used, f"set {self.number}")
+
+    def graded_labels(self, old, counties) -> dict[str, dict[str, int]]:
+        """need key -> {profile key or old id: grade >= 1}."""
+        pk = {p["key"]: p for p in self.profiles}
+        out: dict[str, dict[str, int]] = {}
+        for n in self.needs:
+            lab = self.labels[n["key"]]
+            if n["program"] == SC:
+                assert all(isinstance(g, int) for g in lab.values()), n["key"]
+                out[n["key"]] = dict(lab)
+            else:
+                assert all(s in ("S", "P") for s in lab.values()), n["key"]
+                grades = {
+                    k: rh_grade(
+                        s,
+                        pk[k] if k.startswith(self.key_prefix) else old[k],
+                        n["county_code"],
+                        counties,
+                    )
+                    for k, s in lab.items()
+                }
+                zero = [k for k, g in grades.items() if g == 0]
+                if zero:
+                    raise SystemExit(
+                        f"{n['key']}: listed candidates grade 0 ({zero}); leave them out"
+                    )
+                out[n["key"]] = grades
+        return out
+
+    # ---- names / ids / output -----------------------------------------------------------------
+    def assign_names(self, rng):
+        """Fill the missing names from the first set's pools (Korean names mostly for Yanbian),
+        never one an earlier set or this one already uses."""
+        sys.path.insert(0, str(HERE))
+        import build_devset as b1  # noqa: PLC0415 - the first set's name pools
+
+        used = {r["name"] for f in self.old_profile_files for r in read_jsonl(HERE / f)}
+        used |= {p["name"] for p in self.profiles if p["name"]}
+        for p in self.profiles:
+            if p["name"]:
+                continue
+            home = p["hometown_county_code"] or ""
+            korean = (
+                home.startswith("2224") or "延边" in p["affiliation"] or "延吉" in p["affiliation"]
+            )
+            while True:
+                if korean and rng.random() < 0.7:
+                    nm = rng.choice(b1.KOREAN_SURNAMES) + rng.choice(b1.KOREAN_GIVEN)
+                else:
+                    nm = rng.choice(b1.SURNAMES) + rng.choice(b1.GIVEN)
+                if nm not in used and nm not in b1.FAMOUS:
+                    break
+            used.add(nm)
+            p["name"] = nm
+
+    def assign_ids(self):
+        """Seeded shuffle -> (profiles in id order, needs in id order, key -> profile id, key ->
+        need id).  Names are drawn from the same generator first, so ids depend only on the seed
+        and the texts (computed once per run: drawing names again would change the generator's
+        state)."""
+        if self._ids:
+            return self._ids[0]
+        rng = random.Random(self.seed)
+        self.assign_names(rng)
+        profs = self.profiles[:]
+        rng.shuffle(profs)
+        needs = self.needs[:]
+        rng.shuffle(needs)
+        pid = {p["key"]: f"{self.pid_letter}{i:03d}" for i, p in enumerate(profs, 1)}
+        nid = {n["key"]: f"{self.nid_letter}{i:03d}" for i, n in enumerate(needs, 1)}
+        self._ids.append((profs, needs, pid, nid))
+        return self._ids[0]
+
+    def build(self, pins: dict[str, str], **appendix):
+        """Write {prefix}_profiles.jsonl, _needs.jsonl, _qrels.tsv, _need_meta.tsv and the README
+        block (`appendix`: the keyword arguments of `readme_appendix`).  Returns (ref, nid):
+        profile key or old id -> id, need key -> id."""
+        counties = load_counties()
+        old = self.load_old(pins)
+        profs, needs, pid, nid = self.assign_ids()
+        ref = {**{k: k for k in old}, **pid}
+        labels = self.graded_labels(old, counties)
+        for k, lab in labels.items():
+            for pk in lab:
+                if pk not in ref:
+                    raise SystemExit(f"{k}: unknown profile key {pk}")
+
+        with (HERE / f"{self.prefix}_profiles.jsonl").open("w", encoding="utf-8") as fh:
+            for i, p in enumerate(profs, 1):
+                org = p["kind"] in ("team", "organization")
+                rec = {
+                    "id": pid[p["key"]],
+                    **{k: p[k] for k in PROFILE_FIELDS},
+                    "contact": {
+                        "phone": f"{self.phone_prefix}{i:04d}",
+                        "email": f"{'office' if org else 'talent'}.{self.pid_letter}{i:03d}@example.com",
+                    },
+                    "active": p["active"],
+                }
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        with (HERE / f"{self.prefix}_needs.jsonl").open("w", encoding="utf-8") as fh:
+            for n in needs:
+                rec = {
+                    "id": nid[n["key"]],
+                    **{k: n[k] for k in NEED_FIELDS},
+                    "status": "open",
+                    "deadline": None,
+                }
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        with (HERE / f"{self.prefix}_qrels.tsv").open("w", encoding="utf-8") as fh:
+            fh.write("need_id\tprofile_id\tgrade\n")
+            for n in sorted(needs, key=lambda x: nid[x["key"]]):
+                for k, g in sorted(labels[n["key"]].items(), key=lambda kv: (-kv[1], ref[kv[0]])):
+                    fh.write(f"{nid[n['key']]}\t{ref[k]}\t{g}\n")
+        with (HERE / f"{self.prefix}_need_meta.tsv").open("w", encoding="utf-8") as fh:
+            fh.write("\t".join(META_COLS) + "\n")
+            for n in sorted(needs, key=lambda x: nid[x["key"]]):
+                c = counties[n["county_code"]]
+                fh.write(
+                    f"{nid[n['key']]}\t{n['key']}\t{n['program']}\t{n['county_code']}\t{c['name']}\t"
+                    f"{c['region']}\t{n['cluster']}\t{','.join(n['cases'])}\n"
+                )
+        write_readme_block(
+            f"GENERATED{self.number}", self.readme_appendix(ref, nid, counties, labels, **appendix)
+        )
+        return ref, nid
+
+    def readme_appendix(
+        self,
+        ref,
+        nid,
+        counties,
+        labels,
+        *,
+        distractors,
+        traps,
+        boilerplate,
+        unrelated,
+        capped,
+        earlier,
+        extra=(),
+    ) -> str:
+        """The generated README block: one row per need, then the design notes.  `earlier` is the
+        line on the earlier sets' profiles, formatted with {p}, {q}, ... = how many of each set's
+        profiles the labels name; `extra` lines are appended."""
+        letters = self.letters
+        out = [
+            "| need | key | program | county (region) | cluster | cases | "
+            f"relevant ({' / '.join(letters)}) | 3/2/1 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for n in sorted(self.needs, key=lambda x: nid[x["key"]]):
+            c = counties[n["county_code"]]
+            lab = labels[n["key"]]
+            g = list(lab.values())
+            cnt = " / ".join(str(sum(ref[k].startswith(x) for k in lab)) for x in letters)
+            prog = "科技特派员" if n["program"] == SC else "三乡工程"
+            out.append(
+                f"| {nid[n['key']]} | {n['key']} | {prog} | {c['name']} ({c['region']}) | {n['cluster']} | "
+                f"{', '.join(CASE_NAMES[t] for t in n['cases'])} | {len(g)} ({cnt}) | "
+                f"{g.count(3)}/{g.count(2)}/{g.count(1)} |"
+            )
+
+        def ids(keys):
+            return ", ".join(sorted(ref[k] for k in keys))
+
+        def by_need(table):
+            return sorted(table.items(), key=lambda kv: nid[kv[0]])
+
+        used = {k for lab in labels.values() for k in lab}
+        new = self.profiles
+        out += [
+            "",
+            f"* new profiles relevant to no set-{self.number} need: "
+            f"{ids([p['key'] for p in new if p['key'] not in used])}",
+            f"* inactive new profiles (labelled as if active): {ids([p['key'] for p in new if not p['active']])}",
+            f"* same-product / keyword look-alikes among the new profiles: {ids(distractors)}",
+            f"* boilerplate: {ids(boilerplate)}; unrelated: {ids(unrelated)}",
+            "* hometown traps (籍贯 = the need's county, no usable skill; 0): "
+            + "; ".join(f"{nid[k]} {ids(v)}" for k, v in by_need(traps)),
+            earlier.format(**{x: len({k for k in used if k.startswith(x)}) for x in letters}),
+            "* region-capped pairs (skill would merit 2-3, preferred_regions exclude the need's region): "
+            + ", ".join(f"{nid[k]}/{ref[p]}" for k, ps in by_need(capped) for p in ps),
+            *extra,
+        ]
+        return "\n".join(out)
+
+    # ---- checks, baselines, review, export ----------------------------------------------------
+    def validate(self, counties, errs):
+        """The shared checks (`validate_set`) on the written files."""
+        return validate_set(self, counties, errs)
+
+    def baseline(self, *, e5: bool, words: bool):
+        """Content-only baselines (nDCG@10) on the union."""
+        profs, needs, qrels = load_union(self.union_files, self.prefix)
+        runs, active = rankers(profs, needs, e5=e5, words=words)
+        meta = read_meta(HERE / f"{self.prefix}_need_meta.tsv")
+        print_baseline(runs, active, needs, qrels, meta, self.pid_letter, " + ".join(self.letters))
+
+    def review(self, *, e5: bool, words: bool, skip=None):
+        """The review sheet (`print_review`) on the union."""
+        profs, needs, qrels = load_union(self.union_files, self.prefix)
+        runs, _ = rankers(profs, needs, e5=e5, words=words)
+        meta = read_meta(HERE / f"{self.prefix}_need_meta.tsv")
+        print_review(profs, needs, qrels, runs, meta, load_counties(), skip=skip)
+
+    def export_union(self, out: Path):
+        """The union as ``{prefix}u_*`` (see `export_union`)."""
+        export_union(out, self.union_files, self.prefix, self.rename)
+
+    def main(self, argv, *, build, validate, review, baseline) -> int:
+        """The command line: --export-union DIR | --review | --baseline | --check | (nothing) build,
+        then validate.  `review` and `baseline` are called with whether --e5 was given."""
+        use_e5 = "--e5" in argv
+        if "--export-union" in argv:
+            self.export_union(Path(argv[argv.index("--export-union") + 1]))
+            return 0
+        if "--review" in argv:
+            review(use_e5)
+            return 0
+        if "--baseline" in argv:
+            baseline(use_e5)
+            return 0
+        if "--check" not in argv:
+            build()
+        problems = validate()
+        for e in problems:
+            print("ERROR", e)
+        print("validation:", "OK" if not problems else f"{len(problems)} problem(s)")
+        return 1 if problems else 0
