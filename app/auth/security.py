@@ -100,8 +100,8 @@ class _Turns:
                 del self.waiting[client]
             if done.cancelled():  # the sign-in went away while it waited (client gone)
                 continue
-            self.running += 1
             started = loop.run_in_executor(_password_pool(self.threads), work)
+            self.running += 1
             started.add_done_callback(functools.partial(self._finished, loop, done=done))
 
     def _finished(
