@@ -216,20 +216,52 @@ _ISO_DATETIME = re.compile(
 )
 
 
+# The days a date may name: wide enough for any real deadline or period, narrow enough that a
+# day's start in Beijing time, moved to UTC or to the next day, stays inside Python's dates
+# (``from=0001-01-01`` had overflowed into a 500).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
 def _iso_date(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+    # In a JSON body pydantic would also read a number as a Unix time (``"deadline": 0``).
+    if (isinstance(value, str) and not _ISO_DATE.fullmatch(value)) or not isinstance(
+        value, str | date | None
+    ):
         raise PydanticCustomError("date_parsing", "Input should be an ISO 8601 date")
     return value
 
 
 def _iso_datetime(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DATETIME.fullmatch(value):
+    if (isinstance(value, str) and not _ISO_DATETIME.fullmatch(value)) or not isinstance(
+        value, str | datetime | None
+    ):
         raise PydanticCustomError("datetime_parsing", "Input should be an ISO 8601 datetime")
     return value
 
 
-DateQuery = Annotated[date | None, BeforeValidator(_iso_date)]
-DateTimeQuery = Annotated[datetime | None, BeforeValidator(_iso_datetime)]
+def day_in_range(value: date) -> bool:
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+_D = TypeVar("_D", bound=date)
+
+
+def _bounded(value: _D | None) -> _D | None:
+    if value is not None and not day_in_range(value):
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "Date should be between {earliest} and {latest}",
+            {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
+        )
+    return value
+
+
+# A date in a body or a query string: ISO 8601 only, within EARLIEST_DAY..LATEST_DAY.
+Day = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_bounded)]
+DateQuery = Annotated[date | None, BeforeValidator(_iso_date), AfterValidator(_bounded)]
+DateTimeQuery = Annotated[datetime | None, BeforeValidator(_iso_datetime), AfterValidator(_bounded)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -214,6 +214,8 @@ def chinese_message(err_type: str, ctx: dict[str, Any], msg: str) -> str:
             | "date_from_datetime_inexact"
         ):
             return "必须是有效日期，格式为 YYYY-MM-DD"
+        case "date_out_of_range":
+            return f"必须在 {ctx.get('earliest')} 至 {ctx.get('latest')} 之间"
         case "datetime_parsing" | "datetime_type" | "datetime_from_date_parsing":
             return "必须是有效时间（ISO 8601）"
         case "json_invalid":

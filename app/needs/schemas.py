@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.common import LongText, NameText, NeedStatus, Phone, Program, ShortText
+from app.common import Day, LongText, NameText, NeedStatus, Phone, Program, ShortText
 
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 Headcount = Annotated[int, Field(ge=1, le=20)]
@@ -22,7 +22,7 @@ class NeedCreate(BaseModel):
     industry: Industry
     headcount: Headcount = 1
     status: NeedStatus = NeedStatus.open
-    deadline: date | None = None
+    deadline: Day | None = None
     contact_name: NameText | None = Field(
         default=None, description="县局联系人，向已登录的人才显示"
     )
@@ -38,7 +38,7 @@ class NeedUpdate(BaseModel):
     industry: Industry | None = None
     headcount: Headcount | None = None
     status: NeedStatus | None = None
-    deadline: date | None = None
+    deadline: Day | None = None
     contact_name: NameText | None = None
     contact_phone: Phone | None = None
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
+from app.common import EARLIEST_DAY, LATEST_DAY, day_in_range
 from app.errors import AppError, label, translate_errors
 from app.web.session import CSRF_FIELD
 
@@ -217,10 +218,14 @@ class QueryArgs:
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.errors[name] = "日期格式应为 YYYY-MM-DD"
             return None
+        if not day_in_range(day):
+            self.errors[name] = f"日期应在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间"
+            return None
+        return day
 
     def page(self) -> int:
         return self.integer("page", 1, 1, 100_000)

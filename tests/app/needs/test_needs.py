@@ -75,7 +75,11 @@ def test_update_and_delete(client: TestClient, db: Session, lishu: dict[str, str
         ({"headcount": 21}, "headcount", "less_than_equal"),
         ({"status": "pending"}, "status", "enum"),
         ({"deadline": "2027-02-30"}, "deadline", "date_from_datetime_parsing"),
-        ({"deadline": "明年春天"}, "deadline", "date_from_datetime_parsing"),
+        ({"deadline": "明年春天"}, "deadline", "date_parsing"),
+        ({"deadline": 0}, "deadline", "date_parsing"),  # not 1 January 1970
+        ({"deadline": 1767225600}, "deadline", "date_parsing"),  # not a Unix time
+        ({"deadline": "0001-01-01"}, "deadline", "date_out_of_range"),
+        ({"deadline": "9999-12-31"}, "deadline", "date_out_of_range"),
         ({"title": ""}, "title", "string_too_short"),
         ({"title": "长" * 101}, "title", "string_too_long"),
         ({"description": "长" * 4001}, "description", "string_too_long"),

@@ -25,7 +25,7 @@ from app.web.pages import (
     talent,
 )
 from app.web.pages.auth import safe_next
-from tests.app.factories import PASSWORD, form_token, make_account
+from tests.app.factories import PASSWORD, form_token, make_account, page_sign_in
 
 ALL = {"admin", "province", "county", "talent"}
 READERS = {"admin", "province", "county"}
@@ -193,6 +193,27 @@ def test_session_cookie_is_httponly_and_lax_and_secure_when_configured(
     )
     session = next(c for c in r.headers.get_list("set-cookie") if c.startswith("xiangcai_session="))
     assert "Secure" in session
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/stats?from=0001-01-01",
+        "/stats?to=9999-12-31",
+        "/stats/export?from=0001-01-01",
+        "/placements?date_to=9999-12-31",
+        "/audit/events?date_from=0001-01-01",
+    ],
+)
+def test_a_date_filter_beyond_the_range_is_explained_on_the_page(
+    client: TestClient, db: Session, path: str
+) -> None:
+    # Each of these was a 500: the day's start in Beijing time left Python's dates.
+    make_account(db, "province", username="webdates")
+    page_sign_in(client, "webdates")
+    r = client.get(path)
+    assert r.status_code == 200, r.text[:300]
+    assert "日期应在 1900-01-01 至 2999-12-31 之间" in r.text
 
 
 def test_sign_in_form_without_its_token_is_refused(client: TestClient, db: Session) -> None:
