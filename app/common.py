@@ -35,8 +35,13 @@ _BAD_CHARS = re.compile(
 )
 
 
+def has_bad_chars(value: str) -> bool:
+    """Whether ``value`` holds a control or invisible character refused in every text."""
+    return _BAD_CHARS.search(value) is not None
+
+
 def _clean_text(value: str, where: str = "文本") -> str:
-    if _BAD_CHARS.search(value):
+    if has_bad_chars(value):
         raise ValueError(f"{where}包含不允许的控制字符或不可见字符（如从右到左覆盖符、零宽字符）")
     return value
 

@@ -10,6 +10,10 @@ production (``python -m app serve``, two workers). Each role signs in once (admi
 officer, a talent) and schemathesis runs with that token; ``/auth/logout`` is left out (it
 would revoke the token the rest of the run uses), and the address limit of failed sign-ins is
 raised for the run (the generated sign-ins would otherwise lock the run's own address out).
+Before that, the pages (not in the OpenAPI document): each role signs in through the sign-in
+form and opens every page with each query parameter the pages read set to each of a list of
+hostile values (empty, huge, negative, out-of-range dates, NUL, a right-to-left override, 5,000
+characters, markup, paths, full-width digits …).
 The server's log is then searched for 500 answers and unhandled errors. Exit status 1 if any.
 """
 
@@ -31,6 +35,45 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = {"admin": "admin", "county": "county220822", "talent": "talent002"}
 PASSWORD = "Demo2026"  # the demo accounts' password (README)
+PAGE_ROLES = [*ROLES.values(), "province"]
+# Pages of the demo (ids 1 exist there) and every query parameter the pages read.
+PAGES = [
+    "/", "/needs", "/placements", "/stats", "/stats/export", "/stats/map", "/stats/findings",
+    "/audit", "/audit/events", "/admin/accounts", "/admin/import", "/plans", "/plans/1",
+    "/notifications", "/needs/1", "/needs/1/matches", "/needs/1/candidates", "/needs/1/propose",
+    "/needs/1/interests", "/placements/1", "/profiles/1", "/stats/counties/220822", "/me",
+    "/me/needs", "/me/matches", "/settings/notifications", "/login", "/register", "/claim",
+]  # fmt: skip
+PARAMS = [
+    "text", "region", "program", "prefecture", "to", "from", "date_to", "date_from", "status",
+    "kind", "group_by", "entity_id", "entity", "actor", "action", "stale_days", "limit", "role",
+    "figure", "availability", "all", "code", "format", "next", "run", "sign_ins", "unread",
+    "page", "page_size", "county_code", "need_id", "profile_id",
+]  # fmt: skip
+HOSTILE = [
+    "", "0", "-1", "99999999999999999999", "0001-01-01", "9999-12-31", "2026-02-30", "\x00",
+    "%00", "\u202eabc", "a\u200bb", "a" * 5000, "<script>alert(1)</script>", "../../etc/passwd",
+    "１２", "nan", "1e309", "true", "[]", "//evil.example", "javascript:alert(1)",
+]  # fmt: skip
+
+
+def sweep_pages(base: str, username: str) -> int:
+    """Every page with every parameter at every hostile value, signed in as ``username``;
+    returns how many requests were sent (the server's log says how they were answered)."""
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as c:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+        assert found, "the sign-in page has no form token"
+        c.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": found.group(1)},
+        ).raise_for_status()
+        sent = 0
+        for page in PAGES:
+            for name in PARAMS:
+                for value in HOSTILE:
+                    c.get(page, params={name: value})
+                    sent += 1
+        return sent
 
 
 def free_port() -> int:
@@ -77,6 +120,9 @@ def main() -> int:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
+        # The pages first: the API's run may deactivate accounts or change their passwords.
+        for username in PAGE_ROLES:
+            print(f"pages as {username}: {sweep_pages(base, username)} requests", flush=True)
         for role, username in ROLES.items():
             r = httpx.post(
                 f"{base}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
@@ -103,7 +149,7 @@ def main() -> int:
             )
             found = re.search(r"(\d+) generated, .*", run.stdout)
             results.append((role, found.group(0) if found else run.stdout[-400:]))
-            print(f"{role}: {results[-1][1]}", flush=True)
+            print(f"API as {role}: {results[-1][1]}", flush=True)
     finally:
         server.terminate()
         server.wait(60)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
-from app.common import EARLIEST_DAY, LATEST_DAY, day_in_range
+from app.common import EARLIEST_DAY, LATEST_DAY, day_in_range, has_bad_chars
 from app.errors import AppError, label, translate_errors
 from app.web.session import CSRF_FIELD
 
@@ -178,8 +178,13 @@ class QueryArgs:
         value = (self.params.get(name) or "").strip()
         if not value:
             return None
-        if len(value) > max_length or any(ord(c) < 32 for c in value):
+        if len(value) > max_length:
             self.errors[name] = f"关键词不能超过 {max_length} 个字符"
+            return None
+        if any(ord(c) < 32 for c in value) or has_bad_chars(value):
+            self.errors[name] = (
+                "关键词包含不允许的控制字符或不可见字符（如从右到左覆盖符、零宽字符）"
+            )
             return None
         return value
 

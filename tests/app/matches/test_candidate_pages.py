@@ -30,6 +30,12 @@ def test_off_list_search_ranks_by_meaning_and_marks_the_list(
     # Words nobody's profile is near still answer with a clear sentence, not a 500.
     r = client.get(f"/needs/{nid}/candidates", params={"text": "航天发动机"})
     assert r.status_code == 200
+    # Characters every text refuses are explained beside the box (a right-to-left override
+    # reached the engine's input check and was a 500; found by fuzzing the pages).
+    for hostile in ("\u202e碱巴拉地", "碱巴\u200b拉地", "碱巴\t拉地"):
+        r = client.get(f"/needs/{nid}/candidates", params={"text": hostile})
+        assert r.status_code == 200, (hostile, r.text[:300])
+        assert "关键词包含不允许的控制字符或不可见字符" in r.text, hostile
 
 
 def test_candidate_profile_leads_back_to_the_list_and_on_to_a_proposal(
