@@ -146,6 +146,7 @@ def main() -> int:
                 ],
                 capture_output=True,
                 text=True,
+                cwd=work,  # schemathesis keeps a cache in its working directory
             )
             found = re.search(r"(\d+) generated, .*", run.stdout)
             results.append((role, found.group(0) if found else run.stdout[-400:]))
