@@ -199,6 +199,9 @@ NEED_STATUS_LABELS = {
 
 # Path and query parameters, bounded so that no value can overflow a database integer.
 IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+# An id in a request body (a reference to a row): bounded like a path's, so that PostgreSQL's
+# integer is never overflowed (an owner_id of 737774519669299072 was a 500 there).
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 PageQuery = Annotated[int, Query(ge=1, le=100_000)]
 PageSizeQuery = Annotated[int, Query(ge=1, le=100)]
 CountyCodeQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]

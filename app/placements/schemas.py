@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.common import MAX_DB_ID, LongText, Program, ShortText
+from app.common import DbId, LongText, Program, ShortText
 from app.invitations.schemas import TalentState
 
 
@@ -37,7 +37,6 @@ DECLINE_REASONS = {
 }
 DeclineCode = Literal["schedule", "distance", "capacity", "mismatch", "terms", "other"]
 
-DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 
 

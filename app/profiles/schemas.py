@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.common import (
     Availability,
+    DbId,
     Email,
     LongText,
     NameText,
@@ -67,8 +68,8 @@ class ProfileBase(BaseModel):
 
 
 class ProfileCreate(ProfileBase):
-    owner_id: int | None = Field(
-        default=None, ge=1, description="由管理员或省委组织部代为建档时，可指定所属人才账号"
+    owner_id: DbId | None = Field(
+        default=None, description="由管理员或省委组织部代为建档时，可指定所属人才账号"
     )
 
 

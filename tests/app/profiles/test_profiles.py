@@ -74,6 +74,11 @@ def test_admin_creates_on_behalf_of_a_talent(
     bad = client.post("/api/v1/profiles", json=profile_payload(owner_id=province.id), headers=admin)
     assert bad.status_code == 422
     assert bad.json()["field"] == "owner_id"
+    # Beyond PostgreSQL's integer: refused with the field, not a 500 (found by make fuzz).
+    huge = client.post("/api/v1/profiles", json=profile_payload(owner_id=2**59), headers=admin)
+    assert huge.status_code == 422, huge.text[:200]
+    assert huge.json()["field"] == "owner_id"
+    assert huge.json()["errors"][0]["code"] == "less_than_equal"
 
 
 def test_talent_cannot_create_for_someone_else(
