@@ -57,10 +57,11 @@ screenshots: install postgres
 
 # Hostile input against the served demo (bench/fuzz_api.py): schemathesis, in a venv of its own
 # because its pins are not the service's; fails on any 500 or unhandled error.
-fuzz: $(STAMP)
+fuzz: $(STAMP) postgres
 	@test -x .venv-fuzz/bin/st || { $(PYTHON) -m venv .venv-fuzz && \
 	  .venv-fuzz/bin/pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"; }
-	$(PY) bench/fuzz_api.py
+	$(PY) bench/fuzz_api.py --db sqlite
+	$(PY) bench/fuzz_api.py --db postgresql
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix app matching tests bench seed migrations

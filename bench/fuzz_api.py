@@ -3,9 +3,11 @@ document (every operation, random and boundary values, stateful sequences) and c
 answer is a server error.
 
 Usage: ``make fuzz`` (installs schemathesis into its own ``.venv-fuzz``: its pins are not the
-service's), or ``.venv/bin/python bench/fuzz_api.py --st .venv-fuzz/bin/st [--examples 100]``.
+service's; SQLite, then PostgreSQL), or ``.venv/bin/python bench/fuzz_api.py --st
+.venv-fuzz/bin/st [--examples 100] [--db sqlite|postgresql]``.
 
-The demo is set up in a temporary directory (SQLite, ``init`` + ``seed-demo``) and served as in
+The demo is set up in a temporary directory (``init`` + ``seed-demo``; on PostgreSQL in a
+throwaway database on the local server) and served as in
 production (``python -m app serve``, two workers). Each role signs in once (admin, a county
 officer, a talent) and schemathesis runs with that token; ``/auth/logout`` is left out (it
 would revoke the token the rest of the run uses), and the address limit of failed sign-ins is
@@ -33,6 +35,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import pg_create, pg_drop, pg_url  # noqa: E402
+
 ROLES = {"admin": "admin", "county": "county220822", "talent": "talent002"}
 PASSWORD = "Demo2026"  # the demo accounts' password (README)
 PAGE_ROLES = [*ROLES.values(), "province"]
@@ -86,13 +91,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--st", default=str(ROOT / ".venv-fuzz" / "bin" / "st"))
     ap.add_argument("--examples", type=int, default=100, help="examples per operation and role")
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
+    pg_name = pg_create("xiangcai_fuzz") if args.db == "postgresql" else None
+    try:
+        return fuzz(args, pg_name)
+    finally:
+        if pg_name:
+            pg_drop(pg_name)
+
+
+def fuzz(args: argparse.Namespace, pg_name: str | None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="xiangcai-fuzz-"))
     env = {
         **os.environ,
         "XIANGCAI_DATA_DIR": str(work),
-        "XIANGCAI_DATABASE_URL": f"sqlite:///{work}/xiangcai.db",
+        "XIANGCAI_DATABASE_URL": pg_url(pg_name) if pg_name else f"sqlite:///{work}/xiangcai.db",
         "XIANGCAI_LOGIN_ADDRESS_MAX_FAILURES": "1000000",
         "XIANGCAI_LOGIN_MAX_FAILURES": "1000000",
         "XIANGCAI_LOGIN_ACCOUNT_MAX_FAILURES": "1000000",
