@@ -102,7 +102,6 @@ def main() -> int:
 
 
 def fuzz(args: argparse.Namespace, pg_name: str | None) -> int:
-
     work = Path(tempfile.mkdtemp(prefix="xiangcai-fuzz-"))
     env = {
         **os.environ,
