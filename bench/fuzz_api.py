@@ -41,14 +41,7 @@ from harness import pg_create, pg_drop, pg_url  # noqa: E402
 ROLES = {"admin": "admin", "county": "county220822", "talent": "talent002"}
 PASSWORD = "Demo2026"  # the demo accounts' password (README)
 PAGE_ROLES = [*ROLES.values(), "province"]
-# Pages of the demo (ids 1 exist there) and every query parameter the pages read.
-PAGES = [
-    "/", "/needs", "/placements", "/stats", "/stats/export", "/stats/map", "/stats/findings",
-    "/audit", "/audit/events", "/admin/accounts", "/admin/import", "/plans", "/plans/1",
-    "/notifications", "/needs/1", "/needs/1/matches", "/needs/1/candidates", "/needs/1/propose",
-    "/needs/1/interests", "/placements/1", "/profiles/1", "/stats/counties/220822", "/me",
-    "/me/needs", "/me/matches", "/settings/notifications", "/login", "/register", "/claim",
-]  # fmt: skip
+# Every query parameter the pages read.
 PARAMS = [
     "text", "region", "program", "prefecture", "to", "from", "date_to", "date_from", "status",
     "kind", "group_by", "entity_id", "entity", "actor", "action", "stale_days", "limit", "role",
@@ -62,6 +55,16 @@ HOSTILE = [
 ]  # fmt: skip
 
 
+def page_paths() -> list[str]:
+    """Every page a browser can open (each GET route of the web pages), with the demo's ids:
+    1 for a row, 220822 (通榆县) for a county, ``profiles`` for an import template."""
+    from app.web.router import PAGE_MODULES
+
+    paths = sorted({r.path for m in PAGE_MODULES for r in m.router.routes if "GET" in r.methods})
+    fill = {"code": "220822", "kind": "profiles"}
+    return [re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), "1"), p) for p in paths]
+
+
 def sweep_pages(base: str, username: str) -> int:
     """Every page with every parameter at every hostile value, signed in as ``username``;
     returns how many requests were sent (the server's log says how they were answered)."""
@@ -73,7 +76,7 @@ def sweep_pages(base: str, username: str) -> int:
             data={"username": username, "password": PASSWORD, "csrf_token": found.group(1)},
         ).raise_for_status()
         sent = 0
-        for page in PAGES:
+        for page in page_paths():
             for name in PARAMS:
                 for value in HOSTILE:
                     c.get(page, params={name: value})

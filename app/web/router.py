@@ -21,8 +21,11 @@ from app.web.pages import (
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
+# Every module of pages, in the order their routes are tried.
+PAGE_MODULES = (auth, needs, placements, talent, audit, admin, inbox, interests, invitations, plans)
+
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for pages in (auth, needs, placements, talent, audit, admin, inbox, interests, invitations, plans):
+for pages in PAGE_MODULES:
     router.include_router(pages.router)
 
 static = StaticFiles(directory=STATIC_DIR)

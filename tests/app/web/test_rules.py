@@ -12,18 +12,6 @@ from app.needs.schemas import NeedCreate
 from app.web import router as web
 from app.web.deps import PageRoute
 from app.web.forms import Form
-from app.web.pages import (
-    admin,
-    audit,
-    auth,
-    inbox,
-    interests,
-    invitations,
-    needs,
-    placements,
-    plans,
-    talent,
-)
 from app.web.pages.auth import safe_next
 from tests.app.factories import PASSWORD, form_token, make_account, page_sign_in
 
@@ -106,22 +94,7 @@ PAGES: dict[tuple[str, str], set[str] | None] = {
 
 
 def page_routes() -> list[PageRoute]:
-    routes = [
-        r
-        for m in (
-            auth,
-            needs,
-            placements,
-            talent,
-            audit,
-            admin,
-            inbox,
-            interests,
-            invitations,
-            plans,
-        )
-        for r in m.router.routes
-    ]
+    routes = [r for m in web.PAGE_MODULES for r in m.router.routes]
     assert all(isinstance(r, PageRoute) for r in routes)
     return routes  # type: ignore[return-value]
 
