@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -193,42 +194,102 @@ class Tally:
             self.errors += 1
 
 
-async def one_request(
-    client: httpx.AsyncClient, actors: Actors, rng: random.Random, tally: Tally
-) -> None:
-    t = time.perf_counter()
-    try:
-        if rng.random() < 0.8:
-            token, needs = rng.choice(actors.county)
-            r = await client.get(
-                f"/api/v1/needs/{rng.choice(needs)}/matches",
-                params={"limit": 20},
-                headers={"Authorization": f"Bearer {token}"},
+class Client:
+    """The bench's HTTP client for the timed phases: aiohttp by default, httpx on request.
+
+    The load generator shares the server's two cores, so what it costs is part of every figure.
+    httpx's async client spent 2.2–2.4 ms of CPU per request in the crowd (0.3 of a core at
+    120 req/s) and answered the responses queued in its one event loop one after another,
+    adding its own wait to the latencies measured; aiohttp spends 0.5 ms (docs/load.md). Both
+    stay selectable (``--client``) so that earlier tables can be reproduced."""
+
+    def __init__(self, base: str, connections: int, local_address: str | None = None) -> None:
+        self.base = base
+        self.connections = connections
+        self.local_address = local_address
+
+    async def __aenter__(self) -> Client:
+        if CLIENT == "httpx":
+            limits = httpx.Limits(
+                max_connections=self.connections, max_keepalive_connections=self.connections
             )
+            transport = httpx.AsyncHTTPTransport(limits=limits, local_address=self.local_address)
+            self._httpx = httpx.AsyncClient(base_url=self.base, timeout=120, transport=transport)
         else:
-            token, profile_id = rng.choice(actors.talent)
-            r = await client.patch(
-                f"/api/v1/profiles/{profile_id}",
-                json={
-                    "achievements": f"近年服务基层 {rng.randrange(1, 10**6)} 人次，推广新技术多项。"
-                },
-                headers={"Authorization": f"Bearer {token}"},
+            connector = aiohttp.TCPConnector(
+                limit=self.connections,
+                local_addr=(self.local_address, 0) if self.local_address else None,
             )
-        tally.add(time.perf_counter() - t, r.status_code, r.status_code == 200)
-    except httpx.HTTPError:
-        tally.add(time.perf_counter() - t, 0, False)
+            self._aio = aiohttp.ClientSession(
+                base_url=self.base,
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=120),
+            )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if CLIENT == "httpx":
+            await self._httpx.aclose()
+        else:
+            await self._aio.close()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> int:
+        """The answer's status, its body read; 0 when the connection failed."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            if CLIENT == "httpx":
+                r = await self._httpx.request(
+                    method, path, params=params, headers=headers, json=json, data=form
+                )
+                return r.status_code
+            async with self._aio.request(
+                method, path, params=params, headers=headers, json=json, data=form
+            ) as answer:
+                await answer.read()
+                return answer.status
+        except (TimeoutError, httpx.HTTPError, aiohttp.ClientError, OSError):
+            return 0
+
+
+async def one_request(client: Client, actors: Actors, rng: random.Random, tally: Tally) -> None:
+    t = time.perf_counter()
+    if rng.random() < 0.8:
+        token, needs = rng.choice(actors.county)
+        status = await client.send(
+            "GET", f"/api/v1/needs/{rng.choice(needs)}/matches", token=token, params={"limit": 20}
+        )
+    else:
+        token, profile_id = rng.choice(actors.talent)
+        status = await client.send(
+            "PATCH",
+            f"/api/v1/profiles/{profile_id}",
+            token=token,
+            json={"achievements": f"近年服务基层 {rng.randrange(1, 10**6)} 人次，推广新技术多项。"},
+        )
+    tally.add(time.perf_counter() - t, status, status == 200)
 
 
 # How the clients reach the server: each its own keep-alive connection, as people in their own
 # browsers do ("own"), or one pool of connections shared by all, as a reverse proxy's upstream
-# pool or one program with many tasks does ("shared"; httpx hands a request the first idle
+# pool or one program with many tasks does ("shared"; the client hands a request an idle
 # connection, so how many requests each worker process holds at a time drifts).
 CONNECTIONS = "shared"
+CLIENT = "aiohttp"
 
 
-def set_connections(how: str) -> None:
-    global CONNECTIONS
+def set_connections(how: str, client: str = "aiohttp") -> None:
+    global CONNECTIONS, CLIENT
     CONNECTIONS = how
+    CLIENT = client
 
 
 async def clients_for(
@@ -237,22 +298,20 @@ async def clients_for(
     """``n`` closed-loop clients for ``seconds``; returns the wall time."""
     stop = time.perf_counter() + seconds
 
-    async def loop(i: int, client: httpx.AsyncClient) -> None:
+    async def loop(i: int, client: Client) -> None:
         rng = random.Random(seed * 1000 + i)
         while time.perf_counter() < stop:
             await one_request(client, actors, rng, tally)
 
     async def own(i: int) -> None:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        async with Client(base, 1) as client:
             await loop(i, client)
 
     t = time.perf_counter()
     if CONNECTIONS == "own":
         await asyncio.gather(*(own(i) for i in range(n)))
         return time.perf_counter() - t
-    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async with Client(base, n + 10) as client:
         await asyncio.gather(*(loop(i, client) for i in range(n)))
     return time.perf_counter() - t
 
@@ -269,24 +328,19 @@ async def burst_with_others(
 ) -> float:
     """Waves of ``burst`` concurrent failed sign-ins from one address while ``others`` clients
     work and a county officer signs in from another address every half second."""
-    limits = httpx.Limits(max_connections=burst + 10, max_keepalive_connections=burst + 10)
-    elsewhere = httpx.AsyncHTTPTransport(limits=limits, local_address="127.0.0.2")
     async with (
-        httpx.AsyncClient(base_url=base, timeout=120, transport=elsewhere) as attacker,
-        httpx.AsyncClient(base_url=base, timeout=120) as office,
+        Client(base, burst + 10, local_address="127.0.0.2") as attacker,
+        Client(base, 1) as office,
     ):
         stop = time.perf_counter() + seconds
 
         async def wrong(rng: random.Random) -> None:
             t = time.perf_counter()
             name = "".join(rng.choices(string.ascii_lowercase, k=10))
-            try:
-                r = await attacker.post(
-                    "/api/v1/auth/token", data={"username": name, "password": "wrong-Pass-1"}
-                )
-                signin.add(time.perf_counter() - t, r.status_code, r.status_code in (401, 429))
-            except httpx.HTTPError:
-                signin.add(time.perf_counter() - t, 0, False)
+            status = await attacker.send(
+                "POST", "/api/v1/auth/token", form={"username": name, "password": "wrong-Pass-1"}
+            )
+            signin.add(time.perf_counter() - t, status, status in (401, 429))
 
         async def waves() -> None:
             rng = random.Random(99)
@@ -298,13 +352,10 @@ async def burst_with_others(
             name = actors.county_names[0]
             while time.perf_counter() < stop:
                 t = time.perf_counter()
-                try:
-                    r = await office.post(
-                        "/api/v1/auth/token", data={"username": name, "password": DEMO_PASSWORD}
-                    )
-                    officer.add(time.perf_counter() - t, r.status_code, r.status_code == 200)
-                except httpx.HTTPError:
-                    officer.add(time.perf_counter() - t, 0, False)
+                status = await office.send(
+                    "POST", "/api/v1/auth/token", form={"username": name, "password": DEMO_PASSWORD}
+                )
+                officer.add(time.perf_counter() - t, status, status == 200)
                 await asyncio.sleep(0.5)
 
         t = time.perf_counter()
@@ -438,7 +489,7 @@ def table(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         f"Measured {info['date']} on {info['cpu']}, {info['memory']}; Python {info['python']}; "
         f"`python bench/bench_load.py --size {args.size} --workers {args.workers} "
         f"--clients {args.clients} --burst {args.burst} --duration {args.duration:g} "
-        f"--connections {args.connections}`; "
+        f"--connections {args.connections} --client {args.client}`; "
         f"load average at the end {load_avg()}.",
         "",
         "| | " + " | ".join(results) + " |",
@@ -523,8 +574,14 @@ def main() -> None:
         default=CONNECTIONS,
         help="one pool of connections for all clients, or one connection per client",
     )
+    parser.add_argument(
+        "--client",
+        choices=("aiohttp", "httpx"),
+        default=CLIENT,
+        help="the load generator's HTTP client (httpx: the tables before 2026-12-05)",
+    )
     args = parser.parse_args()
-    set_connections(args.connections)
+    set_connections(args.connections, args.client)
     workdir = Path(args.workdir) / "xiangcai-load"
     workdir.mkdir(parents=True, exist_ok=True)
     results = {}
