@@ -1,8 +1,8 @@
 """Many people at once: the service as it is served (``python -m app serve``) under a crowd.
 
 Usage: ``python bench/bench_load.py [--db sqlite,postgresql] [--workers 2] [--size demo|100k]
-[--duration 20] [--clients 20] [--burst 60]``; writes the table between the LOAD markers of
-docs/load.md.
+[--duration 20] [--clients 20] [--burst 60] [--client aiohttp|httpx]``; writes the table
+between the LOAD markers of docs/load.md.
 
 Per database, in one run (the machine is shared, so only ratios within a run are compared):
 
@@ -199,7 +199,7 @@ class Client:
 
     The load generator shares the server's two cores, so what it costs is part of every figure.
     httpx's async client spent 2.2–2.4 ms of CPU per request in the crowd (0.3 of a core at
-    120 req/s) and answered the responses queued in its one event loop one after another,
+    120 req/s) and handled the answers queued in its one event loop one after another,
     adding its own wait to the latencies measured; aiohttp spends 0.5 ms (docs/load.md). Both
     stay selectable (``--client``) so that earlier tables can be reproduced."""
 
