@@ -24,7 +24,7 @@ from app.auth.models import Account
 from app.auth.passwords import password_problem
 from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, RegisterIn
 from app.auth.security import dummy_hash, hash_password, off_the_loop, verify_password
-from app.common import Role
+from app.common import Role, has_bad_chars
 from app.config import Settings
 from app.counties.models import County
 from app.db import begin_read_only, get_or_404, page_of, utcnow
@@ -340,6 +340,13 @@ async def sign_in(
     Call from the event loop: the database work runs in worker threads, the check in the
     password pool, and a waiting sign-in holds no thread.
     """
+    if has_bad_chars(username):  # no account has one; PostgreSQL refuses NUL in the limits' keys
+        raise AppError(
+            422,
+            "validation_error",
+            "用户名包含不允许的控制字符或不可见字符",
+            field="username",
+        )
     attempt = await to_thread.run_sync(
         lambda: _start(session, username=username, client=client, settings=settings)
     )

@@ -13,6 +13,7 @@ from app.auth.clients import client_address
 from app.auth.models import Account
 from app.auth.schemas import RegisterIn
 from app.auth.security import create_access_token
+from app.common import has_bad_chars
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AppError
@@ -80,6 +81,8 @@ async def login(
         form.add("username", "请输入用户名")
     elif len(username) > 64:
         form.add("username", "用户名不能超过 64 个字符")
+    elif has_bad_chars(username):
+        form.add("username", "用户名包含不允许的控制字符或不可见字符")
     if not password:
         form.add("password", "请输入密码")
     elif len(password) > 128:

@@ -1,3 +1,4 @@
+import asyncio
 from typing import Any
 
 import jwt
@@ -6,8 +7,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
-from app.auth.models import Account
+from app.auth import service
+from app.auth.models import Account, RateCounter
 from app.config import DEV_SECRET_KEY, Settings
+from app.errors import AppError
 from tests.app.factories import PASSWORD, auth, make_account
 
 
@@ -201,3 +204,32 @@ def test_production_refuses_the_development_secret() -> None:
         Settings(env="production", secret_key="short")
     assert Settings(env="production", secret_key="x" * 40).secret_key == "x" * 40
     assert Settings(env="development").secret_key == DEV_SECRET_KEY
+
+
+# Found by make fuzz on PostgreSQL (2026-12-05): a NUL in the name reached the sign-in limits'
+# keys and PostgreSQL refused the insert (500); SQLite stored it.
+@pytest.mark.parametrize("name", ["ad\x00min", "admin\x1b", "ad\u202emin", "ad\u200bmin"])
+def test_a_name_with_control_characters_is_refused_before_anything_is_counted(
+    client: TestClient, db: Session, name: str
+) -> None:
+    make_account(db, "admin", username="admin")
+    r = _login(client, name, PASSWORD)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "username"
+    assert "用户名包含不允许的控制字符或不可见字符" in r.json()["message"]
+    assert db.exec(select(RateCounter)).all() == []
+    assert db.exec(select(AuditEvent).where(AuditEvent.action.startswith("auth."))).all() == []
+    assert _login(client, "admin", PASSWORD).status_code == 200
+
+
+def test_sign_in_itself_refuses_a_name_with_control_characters(
+    db: Session, settings: Settings
+) -> None:
+    with pytest.raises(AppError) as refused:
+        asyncio.run(
+            service.sign_in(
+                db, username="x\x00y", password=PASSWORD, client="127.0.0.1", settings=settings
+            )
+        )
+    assert refused.value.status_code == 422
+    assert db.exec(select(RateCounter)).all() == []

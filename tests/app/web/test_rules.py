@@ -198,6 +198,18 @@ def test_sign_in_form_without_its_token_is_refused(client: TestClient, db: Sessi
     assert "xiangcai_session" not in r.cookies
 
 
+@pytest.mark.parametrize("name", ["web\x00admin", "web\u202eadmin"])
+def test_a_sign_in_name_with_control_characters_is_explained_on_the_page(
+    client: TestClient, db: Session, name: str
+) -> None:
+    make_account(db, "admin", username="webadmin")
+    token = form_token(client.get("/login").text)
+    r = client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 422, r.text[:300]
+    assert "用户名包含不允许的控制字符或不可见字符" in r.text
+    assert "xiangcai_session" not in r.cookies
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
