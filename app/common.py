@@ -46,12 +46,6 @@ def _clean_text(value: str, where: str = "文本") -> str:
     return value
 
 
-def clean_text(where: str) -> AfterValidator:
-    """A validator refusing control and invisible characters, naming ``where`` in the message
-    (for parameters that have no field name to take it from, such as a form field)."""
-    return AfterValidator(lambda value: _clean_text(value, where))
-
-
 def _no_control_chars(value: str, info: ValidationInfo) -> str:
     return _clean_text(value, label(info.field_name))
 

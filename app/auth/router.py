@@ -8,7 +8,7 @@ from app.auth.clients import client_address
 from app.auth.policy import AdminActor, AnyActor, GuardedRoute, public
 from app.auth.schemas import AccountCreate, AccountPublic, AccountUpdate, RegisterIn, Token
 from app.auth.security import create_access_token
-from app.common import IdPath, Page, PageQuery, PageSizeQuery, Role, clean_text
+from app.common import IdPath, Page, PageQuery, PageSizeQuery, Role
 from app.db import SessionDep
 from app.errors import AppError, too_many
 
@@ -21,9 +21,7 @@ async def login(
     request: Request,
     session: SessionDep,
     _actor: PublicActor,
-    # No account name holds a control character, and PostgreSQL refuses NUL in any text (the
-    # sign-in limits are counted under the name before any account is read).
-    username: Annotated[str, Form(max_length=64), clean_text("用户名")],
+    username: Annotated[str, Form(max_length=64)],  # control characters: service.sign_in
     password: Annotated[str, Form(max_length=128)],
 ) -> Token:
     """登录（OAuth2 密码模式），返回访问令牌。"""

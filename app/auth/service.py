@@ -259,6 +259,9 @@ def _address_key(client: str) -> str:
     return f"login-address:{address_group(client)}"
 
 
+BAD_USERNAME = "用户名包含不允许的控制字符或不可见字符（如从右到左覆盖符、零宽字符）"
+
+
 def _login_limits(username: str, client: str, settings: Settings) -> list[throttle.Limit]:
     window = timedelta(seconds=settings.login_window_seconds)
     return [
@@ -340,13 +343,10 @@ async def sign_in(
     Call from the event loop: the database work runs in worker threads, the check in the
     password pool, and a waiting sign-in holds no thread.
     """
-    if has_bad_chars(username):  # no account has one; PostgreSQL refuses NUL in the limits' keys
-        raise AppError(
-            422,
-            "validation_error",
-            "用户名包含不允许的控制字符或不可见字符",
-            field="username",
-        )
+    # No account name holds a control character, and PostgreSQL refuses NUL in any text: the
+    # limits below are counted under the name before any account is read.
+    if has_bad_chars(username):
+        raise AppError(422, "validation_error", BAD_USERNAME, field="username")
     attempt = await to_thread.run_sync(
         lambda: _start(session, username=username, client=client, settings=settings)
     )

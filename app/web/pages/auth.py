@@ -82,7 +82,7 @@ async def login(
     elif len(username) > 64:
         form.add("username", "用户名不能超过 64 个字符")
     elif has_bad_chars(username):
-        form.add("username", "用户名包含不允许的控制字符或不可见字符")
+        form.add("username", accounts.BAD_USERNAME)
     if not password:
         form.add("password", "请输入密码")
     elif len(password) > 128:
