@@ -12,8 +12,9 @@ So each worker has lanes, each a FIFO with a fixed number of places:
 * the ordinary lane (``XIANGCAI_WORKER_REQUESTS`` places, default 2): pages and API calls;
 * the bulk lane (one place): imports and exports, which take seconds and would otherwise hold
   the ordinary places;
-* no lane: static files, the health check and sign-in (its slow part, the password check,
-  already waits in its own small pool of low-priority threads, ``app.auth.security``).
+* no lane: static files, the health check and sign-in (its parts wait in small pools of
+  their own, addresses in turn: the password check in low-priority threads,
+  ``app.auth.security``, its two short transactions in one thread, ``app.auth.service``).
 
 A request's body is read before it takes a place in the ordinary lane, so a client that sends
 slowly holds nobody up; such bodies are at most ``MAX_BODY`` bytes (bulk uploads go to the

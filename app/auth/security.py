@@ -1,11 +1,8 @@
 """Password hashing (argon2id) and access tokens (JWT, HS256)."""
 
-import asyncio
 import functools
 import os
 import threading
-import weakref
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -18,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from app.config import Settings
 from app.db import utcnow
+from app.turns import turns
 
 ALGORITHM = "HS256"
 
@@ -63,67 +61,6 @@ def _password_pool(threads: int) -> ThreadPoolExecutor:
     )
 
 
-class _Turns:
-    """Password work of one event loop, handed to the password threads one client at a time.
-
-    A plain executor serves its queue first come, first served: a county officer signing in
-    just after a burst of failed sign-ins from one address waited for every check of it
-    (bench/bench_load.py on a 2-core VM: p95 8.9 s; 3.3 s with turns). Here each client (the
-    address the sign-in came from, an IPv6 one by its /64) has its own queue, and the threads
-    take the clients' queues in turn, so a sign-in waits for the checks already running and at
-    most one more of every other client that is waiting. Within one client the order stays
-    first come, first served.
-    """
-
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
-        self.running = 0
-        # client -> its waiting work; the first key is the next to be served
-        self.waiting: OrderedDict[str, deque[tuple[Callable[[], Any], asyncio.Future[Any]]]] = (
-            OrderedDict()
-        )
-
-    async def run(self, client: str, work: Callable[[], _T]) -> _T:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[_T] = loop.create_future()
-        self.waiting.setdefault(client, deque()).append((work, done))
-        self._start_next(loop)
-        return await done
-
-    def _start_next(self, loop: asyncio.AbstractEventLoop) -> None:
-        while self.running < self.threads and self.waiting:
-            client, queue = next(iter(self.waiting.items()))
-            work, done = queue.popleft()
-            if queue:
-                self.waiting.move_to_end(client)  # the other clients' turn comes first
-            else:
-                del self.waiting[client]
-            if done.cancelled():  # the sign-in went away while it waited (client gone)
-                continue
-            started = loop.run_in_executor(_password_pool(self.threads), work)
-            self.running += 1
-            started.add_done_callback(functools.partial(self._finished, loop, done=done))
-
-    def _finished(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        result: asyncio.Future[Any],
-        done: asyncio.Future[Any],
-    ) -> None:
-        self.running -= 1
-        if result.cancelled():  # the pool was shut down under it (the process is ending)
-            done.cancel()
-        elif not done.cancelled():
-            if result.exception() is not None:
-                done.set_exception(result.exception())  # type: ignore[arg-type]
-            else:
-                done.set_result(result.result())
-        self._start_next(loop)
-
-
-_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
-
-
 async def off_the_loop(
     settings: Settings, fn: Callable[..., _T], *args: Any, client: str = ""
 ) -> _T:
@@ -132,13 +69,11 @@ async def off_the_loop(
     argon2 releases the GIL, so checks run in parallel up to ``password_hash_threads`` and a
     burst of sign-ins queues here, holding neither the event loop nor the request threads that
     everybody else's requests need (nor 64 MiB per waiting sign-in). ``client``: who asks (the
-    sign-in's address); waiting clients are served in turn (``_Turns``).
+    sign-in's address); waiting clients are served in turn (``app.turns``).
     """
-    loop = asyncio.get_running_loop()
-    turns = _turns.get(loop)
-    if turns is None or turns.threads != settings.password_hash_threads:
-        turns = _turns[loop] = _Turns(settings.password_hash_threads)
-    return await turns.run(client, functools.partial(fn, *args))
+    width = settings.password_hash_threads
+    password_turns = turns("password", _password_pool(width), width)
+    return await password_turns.run(client, functools.partial(fn, *args))
 
 
 # A real hash of a random string, verified against when the username does not exist so that

@@ -5,13 +5,22 @@ about 0.1 s and 64 MiB). Account writes hash first, before their first statement
 runs as two short transactions (count the attempt and read the account; record the outcome)
 with the check between them, off the event loop in a small pool of its own. The limit
 counters (``app.auth.throttle``) commit on their own, since a rollback must not undo them.
+
+A process runs its sign-ins' transactions one at a time, the addresses in turn
+(``SIGN_IN_THREADS``, ``app.turns``). Each is short, but each writes, and a burst of failed
+sign-ins from one address once sent all of them at the database's one write lock at once
+(SQLite), ahead of everybody's edits: other users' p95 rose to 16–20 × one client's p50 in
+bench/bench_load.py's burst, 7–9 × since. The burst now queues on the event loop, holding no
+thread, and a sign-in from another address waits for the transaction running and at most one
+more of each address waiting.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from anyio import to_thread
 from fastapi import Request
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -30,6 +39,7 @@ from app.counties.models import County
 from app.db import begin_read_only, get_or_404, page_of, utcnow
 from app.errors import AppError, too_many
 from app.profiles.models import Profile
+from app.turns import turns
 
 # What the audit trail keeps of an account (never the password hash).
 AUDITED = ("username", "role", "county_code", "display_name", "active")
@@ -332,6 +342,17 @@ def _hash_to_check(attempt: _Attempt) -> str:
     return attempt.account.password_hash if attempt.account is not None else dummy_hash()
 
 
+# One thread per process: the transactions are a few milliseconds each and on SQLite they
+# write one at a time anyway (two threads measured the same in the burst); argon2, not this,
+# bounds how many sign-ins a process can take.
+SIGN_IN_THREADS = 1
+
+
+@lru_cache
+def _bookkeeping_pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sign-in")
+
+
 async def sign_in(
     session: Session, *, username: str, password: str, client: str, settings: Settings
 ) -> LoginOutcome:
@@ -340,22 +361,24 @@ async def sign_in(
     Limits, all counted before the check so that concurrent attempts cannot slip past them:
     failures per account and client address (a success resets it), per account from anywhere
     and per address over all accounts (a success is given back to both). Commits itself.
-    Call from the event loop: the database work runs in worker threads, the check in the
+    Call from the event loop: the transactions run in the sign-in thread, the check in the
     password pool, and a waiting sign-in holds no thread.
     """
     # No account name holds a control character, and PostgreSQL refuses NUL in any text: the
     # limits below are counted under the name before any account is read.
     if has_bad_chars(username):
         raise AppError(422, "validation_error", BAD_USERNAME, field="username")
-    attempt = await to_thread.run_sync(
-        lambda: _start(session, username=username, client=client, settings=settings)
+    group = address_group(client)
+    bookkeeping = turns("sign-in", _bookkeeping_pool(SIGN_IN_THREADS), SIGN_IN_THREADS)
+    attempt = await bookkeeping.run(
+        group, lambda: _start(session, username=username, client=client, settings=settings)
     )
     if attempt.reservation.retry_after is not None:
         return LoginOutcome(None, retry_after=attempt.reservation.retry_after)
     ok = await off_the_loop(
-        settings, verify_password, password, _hash_to_check(attempt), client=address_group(client)
+        settings, verify_password, password, _hash_to_check(attempt), client=group
     )
-    return await to_thread.run_sync(lambda: _finish(session, attempt, password_ok=ok))
+    return await bookkeeping.run(group, lambda: _finish(session, attempt, password_ok=ok))
 
 
 async def sign_in_request(

@@ -1,17 +1,21 @@
 """Sign-in and registration limits: per account and address, per account, per address."""
 
+import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.auth import service
 from app.auth.clients import address_group
 from app.config import Settings
-from tests.app.factories import PASSWORD, make_account
+from tests.app.factories import PASSWORD, make_account, run_coroutine
 
 WRONG = "Wrong-guess-17"
 
@@ -160,6 +164,54 @@ def test_passwords_are_verified_outside_any_transaction(
     # An unknown name costs a real argon2 check too, so names cannot be told apart by time.
     assert seen[1][0].startswith("$argon2id$")
     assert seen[1][0] != seen[0][0]
+
+
+def test_a_process_runs_sign_in_transactions_one_at_a_time_addresses_in_turn(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sign-in writes (the limits, then the outcome). A burst of failed sign-ins from one
+    address once sent all its transactions at the database's write lock together, ahead of
+    everybody else's writes (bench/bench_load.py: others' p95 16-20 x one client's p50 on
+    SQLite). They now run one at a time per process, and a sign-in from another address waits
+    for the one running and one more of the burst, not for all of it."""
+    limits = settings.model_copy(update={"login_address_max_failures": 1})
+    order: list[str] = []
+    running = most = 0
+    lock = threading.Lock()
+    real = service._start
+
+    def counted(session: Session, *, username: str, client: str, settings: Settings) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            order.append(client)
+        time.sleep(0.02)  # long enough for the others to pile up if they could
+        try:
+            return real(session, username=username, client=client, settings=settings)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(service, "_start", counted)
+
+    async def one(username: str, client: str) -> service.LoginOutcome:
+        with Session(engine, expire_on_commit=False) as session:
+            return await service.sign_in(
+                session, username=username, password=WRONG, client=client, settings=limits
+            )
+
+    async def scenario() -> list[service.LoginOutcome]:
+        burst = [asyncio.create_task(one(f"nobody{i}", "192.0.2.7")) for i in range(8)]
+        await asyncio.sleep(0.005)  # the first of the burst is running, the rest wait
+        other = asyncio.create_task(one("officer", "198.51.100.4"))
+        return await asyncio.gather(*burst, other)
+
+    outcomes = run_coroutine(scenario)
+    assert most == 1, order
+    assert order.index("198.51.100.4") <= 2, order
+    # the limits still hold: the address's one failure, then refusals; the other address's own
+    assert [o.retry_after is None for o in outcomes] == [True] + [False] * 7 + [True]
 
 
 def test_ipv6_clients_are_counted_per_slash_64() -> None:
