@@ -10,7 +10,7 @@ A process runs its sign-ins' transactions one at a time, the addresses in turn
 (``SIGN_IN_THREADS``, ``app.turns``). Each is short, but each writes, and a burst of failed
 sign-ins from one address once sent all of them at the database's one write lock at once
 (SQLite), ahead of everybody's edits: other users' p95 rose to 16–20 × one client's p50 in
-bench/bench_load.py's burst, 7–9 × since. The burst now queues on the event loop, holding no
+bench/bench_load.py's burst, 6–9 × since. The burst now queues on the event loop, holding no
 thread, and a sign-in from another address waits for the transaction running and at most one
 more of each address waiting.
 """
