@@ -19,7 +19,7 @@ import functools
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
@@ -75,16 +75,23 @@ class Turns:
         self._start_next(loop)
 
 
+@functools.lru_cache
+def _pool(name: str, width: int, initializer: Callable[[], None] | None) -> ThreadPoolExecutor:
+    # One pool per name and width in the process, shared by its event loops.
+    return ThreadPoolExecutor(max_workers=width, thread_name_prefix=name, initializer=initializer)
+
+
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Turns]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def turns(name: str, pool: Executor, width: int) -> Turns:
-    """The running loop's turns called ``name`` (a new one when the pool or width changed)."""
+def turns(name: str, width: int, initializer: Callable[[], None] | None = None) -> Turns:
+    """The running loop's turns called ``name``, run in the process's ``width`` threads of that
+    name (each started with ``initializer``); a new one when the width changed."""
     loop = asyncio.get_running_loop()
     named = _by_loop.setdefault(loop, {})
     found = named.get(name)
-    if found is None or found.pool is not pool or found.width != width:
-        found = named[name] = Turns(pool, width)
+    if found is None or found.width != width:
+        found = named[name] = Turns(_pool(name, width, initializer), width)
     return found

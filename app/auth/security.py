@@ -4,7 +4,6 @@ import functools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -54,13 +53,6 @@ def _lower_priority() -> None:
         pass
 
 
-@lru_cache
-def _password_pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        max_workers=threads, thread_name_prefix="argon2", initializer=_lower_priority
-    )
-
-
 async def off_the_loop(
     settings: Settings, fn: Callable[..., _T], *args: Any, client: str = ""
 ) -> _T:
@@ -71,8 +63,7 @@ async def off_the_loop(
     everybody else's requests need (nor 64 MiB per waiting sign-in). ``client``: who asks (the
     sign-in's address); waiting clients are served in turn (``app.turns``).
     """
-    width = settings.password_hash_threads
-    password_turns = turns("password", _password_pool(width), width)
+    password_turns = turns("argon2", settings.password_hash_threads, _lower_priority)
     return await password_turns.run(client, functools.partial(fn, *args))
 
 

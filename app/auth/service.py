@@ -10,15 +10,13 @@ A process runs its sign-ins' transactions one at a time, the addresses in turn
 (``SIGN_IN_THREADS``, ``app.turns``). Each is short, but each writes, and a burst of failed
 sign-ins from one address once sent all of them at the database's one write lock at once
 (SQLite), ahead of everybody's edits: other users' p95 rose to 16–20 × one client's p50 in
-bench/bench_load.py's burst, 6–9 × since. The burst now queues on the event loop, holding no
+bench/bench_load.py's burst, 6–12 × since. The burst now queues on the event loop, holding no
 thread, and a sign-in from another address waits for the transaction running and at most one
 more of each address waiting.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -348,11 +346,6 @@ def _hash_to_check(attempt: _Attempt) -> str:
 SIGN_IN_THREADS = 1
 
 
-@lru_cache
-def _bookkeeping_pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sign-in")
-
-
 async def sign_in(
     session: Session, *, username: str, password: str, client: str, settings: Settings
 ) -> LoginOutcome:
@@ -369,7 +362,7 @@ async def sign_in(
     if has_bad_chars(username):
         raise AppError(422, "validation_error", BAD_USERNAME, field="username")
     group = address_group(client)
-    bookkeeping = turns("sign-in", _bookkeeping_pool(SIGN_IN_THREADS), SIGN_IN_THREADS)
+    bookkeeping = turns("sign-in", SIGN_IN_THREADS)
     attempt = await bookkeeping.run(
         group, lambda: _start(session, username=username, client=client, settings=settings)
     )
