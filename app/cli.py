@@ -267,6 +267,8 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
         return 0
     if args.nice:
         os.nice(args.nice)
+    if args.idle and hasattr(os, "SCHED_IDLE"):  # Linux: run only on a core nothing else wants
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     encoder = embeddings.encoder_for(spec)
     engine = make_engine(settings.database_url)
     from matching.problems import map_for
@@ -436,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--follow", action="store_true", help="补完后继续等待新增和修改的记录，直到被停止"
     )
     fill.add_argument("--nice", type=int, default=0, help="降低本进程的 CPU 优先级（0–19）")
+    fill.add_argument(
+        "--idle",
+        action="store_true",
+        help="以 Linux 的 SCHED_IDLE 调度类运行：只用其他进程不用的 CPU，请求一来即让出",
+    )
     fill.set_defaults(func=cmd_index_fill)
     idx.add_parser(
         "rebuild", help="丢弃索引快照，从数据库中已存的向量重建（不重新编码）"

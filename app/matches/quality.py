@@ -17,8 +17,9 @@ ranks better but encodes 10-40 times slower, so its vectors are added afterwards
   takes at most ``quality_fill_share`` of one core; a file lock in the data directory keeps
   two fills from encoding the same rows.
 - ``FillProcess``: the service runs that command as a child process of each worker, at the
-  lowest CPU priority (``quality_fill_nice``), so that the fill uses what requests leave and
-  shares no interpreter lock with them; the children of the other workers wait on the lock.
+  lowest CPU priority (``quality_fill_nice``, and Linux's SCHED_IDLE class, which a waking
+  request preempts at once), so that the fill uses what requests leave and shares no
+  interpreter lock with them; the children of the other workers wait on the lock.
 
 The matcher reads current rows (``current_rows``) when it starts, when a profile or need
 changes, and every ``quality_poll_seconds`` for rows filled by any process; a row without a
@@ -442,7 +443,8 @@ def _die_with_parent() -> None:
 
 class FillProcess:
     """``python -m app index fill --follow`` as a child of a service worker, with this
-    worker's settings, at niceness ``quality_fill_nice``; stopped with the worker."""
+    worker's settings, at niceness ``quality_fill_nice`` and (``quality_fill_idle``, Linux) in
+    the SCHED_IDLE class; stopped with the worker."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -461,6 +463,7 @@ class FillProcess:
             str(s.quality_fill_nice),
             "--share",
             str(s.quality_fill_share),
+            *(["--idle"] if s.quality_fill_idle else []),
         ]
 
     def start(self) -> None:

@@ -467,6 +467,9 @@ def test_the_service_fills_in_a_low_priority_child_that_stops_with_it(world: Any
             time.sleep(0.1)
         # it runs at the lowest priority, and keeps following (still alive when all is done)
         assert os.getpriority(os.PRIO_PROCESS, fill.proc.pid) == settings.quality_fill_nice
+        # in the idle class, which a waking request preempts at once (Linux)
+        assert settings.quality_fill_idle
+        assert os.sched_getscheduler(fill.proc.pid) == os.SCHED_IDLE
         assert fill.proc.poll() is None
     finally:
         fill.stop()
