@@ -37,6 +37,7 @@ class Limit:
     key: str
     max_hits: int
     window: timedelta
+    kind: str = ""  # what it limits, for the audit trail (e.g. "address")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Reservation:
 
     counted: tuple[tuple[Limit, datetime], ...]
     retry_after: int | None = None
+    full: Limit | None = None  # the first limit found full, when refused
 
 
 def _hit(session: Session, limit: Limit, now: datetime) -> tuple[int, datetime]:
@@ -82,6 +84,7 @@ def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
     now = utcnow()
     counted: list[tuple[Limit, datetime]] = []
     retry_after: int | None = None
+    full: Limit | None = None
     # Always the same order of keys per kind of attempt, so that two transactions on
     # PostgreSQL never wait for each other's rows crosswise.
     for limit in limits:
@@ -90,6 +93,7 @@ def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
         if hits > limit.max_hits:
             wait = math.ceil((started + limit.window - now).total_seconds())
             retry_after = max(retry_after or 1, wait)
+            full = full or limit
     if retry_after is not None:
         for limit, started in counted:
             _give_back(session, limit, started)
@@ -102,7 +106,20 @@ def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
             )
         )
     session.commit()
-    return Reservation(tuple(counted), retry_after)
+    return Reservation(tuple(counted), retry_after, full)
+
+
+def count_refusal(session: Session, limit: Limit) -> int:
+    """Count one refusal by a full limit (its own counter, same window length; in the caller's
+    transaction) and return how many that window has refused so far."""
+    hits, _ = _hit(session, Limit(f"refused:{limit.key}", 0, limit.window), utcnow())
+    return hits
+
+
+def worth_recording(refused: int) -> bool:
+    """The refusals written to the audit trail: the 1st, 2nd, 4th, 8th … of a window, so that
+    a client refused a million times adds about twenty events, each with the count so far."""
+    return refused > 0 and refused & (refused - 1) == 0
 
 
 def give_back(session: Session, reservation: Reservation, keys: Sequence[str]) -> None:

@@ -32,6 +32,8 @@ EXTRA_LABELS = {
     "contact_phone": "手机号",
     "contact_email": "邮箱",
     "title": "标题/职称",
+    "limit": "触发的限制",
+    "refused": "本时段累计拒绝次数",
 }
 VALUE_LABELS = {
     "status": LABELS["placement_status"] | LABELS["need_status"],
@@ -39,6 +41,11 @@ VALUE_LABELS = {
     "kind": LABELS["kind"],
     "availability": LABELS["availability"],
     "role": LABELS["role"],
+    "limit": {
+        "account_address": "同一账号同一地址的失败次数",
+        "account": "同一账号的失败次数",
+        "address": "同一地址的失败次数",
+    },
 }
 HIDDEN_CONTEXT = {"client"}
 # The order a reader expects: what happened first, then where from, then the details.

@@ -1,6 +1,7 @@
 """Sign-in and registration limits: per account and address, per account, per address."""
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -10,12 +11,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.auth import service
 from app.auth.clients import address_group
 from app.config import Settings
-from tests.app.factories import PASSWORD, make_account, run_coroutine
+from tests.app.factories import PASSWORD, make_account, page_sign_in, run_coroutine
+from tests.conftest import BACKENDS, Databases, migrated_engine
 
 WRONG = "Wrong-guess-17"
 
@@ -108,6 +112,43 @@ def test_password_spraying_from_one_address_is_limited(limited: FastAPI, db: Ses
         assert _login(c, "sprayed", PASSWORD).status_code == 200
 
 
+def test_refused_sign_ins_write_a_bounded_number_of_audit_events(
+    limited: FastAPI, db: Session
+) -> None:
+    """An attacker without an account must not grow the audit trail at the rate refusals are
+    answered: the 1st, 2nd, 4th, 8th … refusal of a full limit's window is recorded, each with
+    the count so far, and the chain still verifies."""
+    with TestClient(limited, client=("192.0.2.30", 5000)) as c:
+        for n in range(6):  # the address limit (6) is used up by failures
+            assert _login(c, f"spray{n}", WRONG).status_code == 401
+        for n in range(20):
+            assert _is_throttled(_login(c, f"spray-late{n}", WRONG))
+    db.expire_all()
+    events = db.exec(
+        select(AuditEvent)
+        .where(AuditEvent.action == "auth.login_throttled")
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    contexts = [json.loads(e.context or "{}") for e in events]
+    assert [ctx["refused"] for ctx in contexts] == [1, 2, 4, 8, 16]
+    assert {ctx["limit"] for ctx in contexts} == {"address"}
+    assert {ctx["client"] for ctx in contexts} == {"192.0.2.30"}
+    assert [e.actor_username for e in events] == [f"spray-late{n}" for n in (0, 1, 3, 7, 15)]
+    failed = db.exec(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).all()
+    assert len(failed) == 6  # every failure that was checked is still recorded
+    assert audit.verify(db).ok
+    # the province reads what was refused, and how often, on the audit page
+    make_account(db, "province", username="auditor")
+    with TestClient(limited, client=("192.0.2.31", 5000)) as office:
+        page_sign_in(office, "auditor")
+        page = office.get(
+            "/audit/events", params={"action": "auth.login_throttled", "sign_ins": "1"}
+        ).text
+    assert page.count('<td data-label="动作">登录受限（失败次数过多）') == 5
+    assert "触发的限制：同一地址的失败次数" in page
+    assert "本时段累计拒绝次数：16" in page
+
+
 def test_successful_sign_ins_do_not_use_up_the_address_limit(limited: FastAPI, db: Session) -> None:
     for n in range(8):
         make_account(db, "talent", username=f"villager{n}")
@@ -166,8 +207,17 @@ def test_passwords_are_verified_outside_any_transaction(
     assert seen[1][0] != seen[0][0]
 
 
+@pytest.fixture(params=BACKENDS)
+def own_engine(request: pytest.FixtureRequest, databases: Databases) -> Iterator[Engine]:
+    """A database of the test's own, for sign-ins that commit for real (their audit events
+    would otherwise stay in the session's database for the tests after)."""
+    engine = migrated_engine(databases, request.param)
+    yield engine
+    engine.dispose()
+
+
 def test_a_process_runs_sign_in_transactions_one_at_a_time_addresses_in_turn(
-    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    own_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each sign-in writes (the limits, then the outcome). A burst of failed sign-ins from one
     address once sent all its transactions at the database's write lock together, ahead of
@@ -196,7 +246,7 @@ def test_a_process_runs_sign_in_transactions_one_at_a_time_addresses_in_turn(
     monkeypatch.setattr(service, "_start", counted)
 
     async def one(username: str, client: str) -> service.LoginOutcome:
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(own_engine, expire_on_commit=False) as session:
             return await service.sign_in(
                 session, username=username, password=WRONG, client=client, settings=limits
             )
