@@ -9,7 +9,9 @@ from the route itself, decided here in one place rather than on forty decorators
 - 404 where the path names an object; 400 and 422 where a body or parameters are read;
 - 409 on every write, since a unique constraint lost to a concurrent writer answers 409
   (``app/errors.py``) besides the conflicts the services raise (reads sent as POST excepted);
-- the few others (413 and 400 for uploads, 429 for sign-in) and the export's content types
+- the few others (413 and 400 for uploads, 401 and 429 for sign-in, 404 for a proposal naming a
+  need or person that does not exist, 403 for a list filter outside the reader's scope) and the
+  exports' content types
   from the tables below, which fail loudly if a route they name disappears.
 """
 
@@ -58,8 +60,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXTRA_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/profiles/import"): (400, 413),
     ("POST", "/api/v1/needs/import"): (400, 413),
-    ("POST", "/api/v1/auth/token"): (429,),
+    ("POST", "/api/v1/auth/token"): (401, 429),  # a wrong name or password
     ("GET", "/api/v1/profiles/me"): (404,),
+    ("POST", "/api/v1/placements"): (404,),  # its body's need_id or profile_id
+    # lists open to every role that refuse a filter outside the reader's scope (another
+    # county's rows; a talent asking for needs that are not open)
+    ("GET", "/api/v1/needs"): (403,),
+    ("GET", "/api/v1/placements"): (403,),
     ("POST", "/api/v1/auth/claim"): (410, 429),
 }
 # Routes that answer with a file instead of JSON: their 200 content types.
@@ -69,6 +76,9 @@ FILE_CONTENT: dict[tuple[str, str], dict[str, Any]] = {
         XLSX: {"schema": {"type": "string", "format": "binary"}},
     },
     ("GET", "/api/v1/imports/templates/{kind}.xlsx"): {
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+    },
+    ("GET", "/api/v1/plans/{plan_id}/export.xlsx"): {
         XLSX: {"schema": {"type": "string", "format": "binary"}},
     },
 }

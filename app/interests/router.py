@@ -18,7 +18,12 @@ TalentActor = Annotated[Actor, allow(Role.talent)]
 NeedReader = Annotated[Actor, allow(Role.admin, Role.province, Role.county)]
 
 
-@router.post("/{need_id}/interest", response_model=InterestPublic, status_code=201)
+@router.post(
+    "/{need_id}/interest",
+    response_model=InterestPublic,
+    status_code=201,
+    responses={200: {"model": InterestPublic, "description": "已表达过（或撤回后重新表达）的意向"}},
+)
 def express_interest(
     session: SessionDep,
     actor: TalentActor,

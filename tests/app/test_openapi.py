@@ -31,8 +31,10 @@ def _refusals(document: dict[str, Any], method: str, path: str) -> dict[int, str
     [
         ("get", "/api/v1/needs/{need_id}", {401, 403, 404, 422}),
         ("patch", "/api/v1/needs/{need_id}", {400, 401, 403, 404, 409, 422}),
-        ("post", "/api/v1/placements", {400, 401, 403, 409, 422}),
-        ("get", "/api/v1/placements", {401, 422}),
+        ("post", "/api/v1/placements", {400, 401, 403, 404, 409, 422}),
+        ("post", "/api/v1/auth/token", {400, 401, 422, 429}),
+        ("get", "/api/v1/placements", {401, 403, 422}),
+        ("get", "/api/v1/needs", {401, 403, 422}),
         ("get", "/api/v1/audit/events", {401, 403, 422}),
         ("post", "/api/v1/profiles/import", {400, 401, 403, 409, 413, 422}),
         ("get", "/api/v1/auth/me", {401}),
@@ -66,9 +68,20 @@ def test_error_body_schema(document: dict[str, Any]) -> None:
     assert "ErrorDetail" in str(body["properties"]["errors"])
 
 
+def test_interest_declares_both_its_successes(document: dict[str, Any]) -> None:
+    # 201 for a new interest, 200 when the person had expressed (or withdrawn) it before
+    responses = document["paths"]["/api/v1/needs/{need_id}/interest"]["post"]["responses"]
+    assert {"200", "201"} <= set(responses)
+    for status in ("200", "201"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/InterestPublic")
+
+
 def test_export_declares_its_content_types(document: dict[str, Any]) -> None:
     content = document["paths"]["/api/v1/placements/export"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/csv", XLSX}
+    plan = document["paths"]["/api/v1/plans/{plan_id}/export.xlsx"]["get"]["responses"]["200"]
+    assert set(plan["content"]) == {XLSX}
 
 
 def _unbounded_integers(schema: dict[str, Any], schemas: dict[str, Any], where: str) -> list[str]:
