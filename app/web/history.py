@@ -34,6 +34,18 @@ EXTRA_LABELS = {
     "title": "标题/职称",
     "limit": "触发的限制",
     "refused": "本时段累计拒绝次数",
+    # other events' context, shown on the audit page
+    "import": "导入文件",
+    "row": "文件行号",
+    "revoked": "作废的邀请",
+    "invitation_id": "邀请编号",
+    "password_changed": "已修改密码",
+    "assignments": "规划配对数",
+    "assignments_sha256": "配对清单摘要（SHA-256）",
+    "filled_needs": "有人的需求数",
+    "open_needs": "征集中的需求数",
+    "poverty_counties_covered": "覆盖的脱贫县数",
+    "greedy_poverty_counties_covered": "先到先得覆盖的脱贫县数",
 }
 VALUE_LABELS = {
     "status": LABELS["placement_status"] | LABELS["need_status"],
