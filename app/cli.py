@@ -268,7 +268,12 @@ def cmd_index_fill(args: argparse.Namespace) -> int:
     if args.nice:
         os.nice(args.nice)
     if args.idle and hasattr(os, "SCHED_IDLE"):  # Linux: run only on a core nothing else wants
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as exc:  # a sandbox that forbids it: the niceness above still holds
+            logging.getLogger("xiangcai.matching").warning(
+                "quality fill: SCHED_IDLE refused (%s); running at niceness alone", exc
+            )
     encoder = embeddings.encoder_for(spec)
     engine = make_engine(settings.database_url)
     from matching.problems import map_for
