@@ -69,9 +69,9 @@ class Settings(BaseSettings):
     # Niceness of the fill process (0-19; 19: only what nothing else wants).
     quality_fill_nice: int = 19
     # On Linux the fill also runs in the SCHED_IDLE class: a request waking on a core the fill
-    # holds takes that core at once. At nice 19 alone (most likely because the kernel's EEVDF
-    # scheduler let the fill finish its time slice first) the fill cost a crowd at 100k
-    # profiles 5-20 % of its throughput (docs/load.md, 2026-12-06). False: niceness alone.
+    # holds takes that core at once (EEVDF otherwise lets a running task keep its slice). Beside
+    # a fill at nice 19 alone a crowd at 100k profiles had 5-20 % less throughput, the workers
+    # spending about 1 ms more CPU per request (docs/load.md, 2026-12-06). False: niceness alone.
     quality_fill_idle: bool = True
     # Rows encoded per batch, and how often each process looks for vectors filled elsewhere.
     quality_fill_batch: int = 8
