@@ -298,19 +298,21 @@ def _start(session: Session, *, username: str, client: str, settings: Settings) 
     """
     username = username.strip().lower()[:64]
     reservation = throttle.reserve(session, _login_limits(username, client, settings))
-    if reservation.retry_after is not None:
-        assert reservation.full is not None
-        refused = throttle.count_refusal(session, reservation.full)
-        if throttle.worth_recording(refused):
+    if reservation.full is not None:
+        if throttle.worth_recording(reservation.refused):
             actor = Actor(id=None, username=username or "(空)", role="anonymous", client=client)
             audit.record(
                 session,
                 actor=actor,
                 action="auth.login_throttled",
                 entity="account",
-                context={"client": client, "limit": reservation.full.kind, "refused": refused},
+                context={
+                    "client": client,
+                    "limit": reservation.full.kind,
+                    "refused": reservation.refused,
+                },
             )
-        session.commit()
+            session.commit()
         return _Attempt(username, client, None, reservation)
     begin_read_only(session)
     account = session.exec(select(Account).where(Account.username == username)).first()

@@ -47,6 +47,7 @@ class Reservation:
     counted: tuple[tuple[Limit, datetime], ...]
     retry_after: int | None = None
     full: Limit | None = None  # the first limit found full, when refused
+    refused: int = 0  # when refused: how many that limit's window has refused so far
 
 
 def _hit(session: Session, limit: Limit, now: datetime) -> tuple[int, datetime]:
@@ -80,7 +81,8 @@ def _give_back(session: Session, limit: Limit, started: datetime) -> None:
 
 
 def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
-    """Count one attempt against every limit, or none if any is full (then ``retry_after``)."""
+    """Count one attempt against every limit, or none if any is full (then ``retry_after``,
+    the first full limit and how many refusals its window has counted, this one included)."""
     now = utcnow()
     counted: list[tuple[Limit, datetime]] = []
     retry_after: int | None = None
@@ -94,10 +96,13 @@ def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
             wait = math.ceil((started + limit.window - now).total_seconds())
             retry_after = max(retry_after or 1, wait)
             full = full or limit
-    if retry_after is not None:
+    refused = 0
+    if full is not None:
         for limit, started in counted:
             _give_back(session, limit, started)
         counted = []
+        # the refusal is counted too, on a counter of its own (same window length)
+        refused, _ = _hit(session, Limit(f"refused:{full.key}", 0, full.window), now)
     if random.randrange(_SWEEP_EVERY) == 0:
         longest = max(limit.window for limit in limits)
         session.execute(
@@ -106,14 +111,7 @@ def reserve(session: Session, limits: Sequence[Limit]) -> Reservation:
             )
         )
     session.commit()
-    return Reservation(tuple(counted), retry_after, full)
-
-
-def count_refusal(session: Session, limit: Limit) -> int:
-    """Count one refusal by a full limit (its own counter, same window length; in the caller's
-    transaction) and return how many that window has refused so far."""
-    hits, _ = _hit(session, Limit(f"refused:{limit.key}", 0, limit.window), utcnow())
-    return hits
+    return Reservation(tuple(counted), retry_after, full, refused)
 
 
 def worth_recording(refused: int) -> bool:
